@@ -1,0 +1,195 @@
+"""Exercise checkers: tell a learner whether an exercise is right and, if not, why.
+
+Each lesson has its own module (``from ganlib.checks import lesson01 as check``). They share the
+small toolkit below, so every failure reads the same way::
+
+    CheckFailed: discriminator output
+      expected: one logit per image, shape (16, 1)
+      found:    shape (16, 10)
+      hint:     end the network with nn.Linear(hidden, 1)
+
+A checker tests behaviour (outputs, gradients, a training step) and never lets a bare torch
+traceback reach the learner: learner code runs through :func:`call` and :func:`build`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "CheckFailed",
+    "passed",
+    "call",
+    "build",
+    "expect_tensor",
+    "expect_close",
+    "seeded",
+]
+
+
+class CheckFailed(AssertionError):
+    """An exercise is not right yet: says what was expected, what was found, and a hint."""
+
+    def __init__(self, what: str, *, expected: str, found: str, hint: str = "") -> None:
+        self.what, self.expected, self.found, self.hint = what, expected, found, hint
+        lines = [what, f"  expected: {expected}", f"  found:    {found}"]
+        if hint:
+            lines.append(f"  hint:     {hint}")
+        super().__init__("\n".join(lines))
+
+
+def passed(what: str, detail: str = "") -> None:
+    """Print the one line a passing check shows."""
+    print(f"\u2714 {what}" + (f": {detail}" if detail else ""))
+
+
+def call(fn: Callable[..., Any], *args: Any, what: str, hint: str = "", **kwargs: Any) -> Any:
+    """Run learner code; turn any exception into a :class:`CheckFailed` that names it.
+
+    NotImplementedError gets its own message: the exercise has not been written yet.
+    """
+    if not callable(fn):
+        raise CheckFailed(
+            what,
+            expected="a function or class you can call",
+            found=f"{type(fn).__name__} {fn!r:.60}",
+            hint="pass the function itself, without calling it (no parentheses)",
+        )
+    try:
+        return fn(*args, **kwargs)
+    except CheckFailed:
+        raise
+    except NotImplementedError:
+        raise CheckFailed(
+            what,
+            expected="your implementation",
+            found="NotImplementedError: the exercise cell still has its placeholder",
+            hint="replace the `raise NotImplementedError` in the exercise cell and run it again",
+        ) from None
+    except Exception as err:  # noqa: BLE001 - any learner error becomes a readable message
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CheckFailed(
+            what,
+            expected="the code to run without an error",
+            found=f"{type(err).__name__}: {message[:300]}",
+            hint=hint or "run the cell on its own to see the full traceback",
+        ) from None
+
+
+def build(obj: Any, *args: Any, what: str, **kwargs: Any) -> nn.Module:
+    """Instantiate a learner's ``nn.Module`` class (or accept an instance) for a check.
+
+    A class is called with ``args``/``kwargs``; an instance is returned as is. Anything else, or a
+    constructor that fails, becomes a :class:`CheckFailed` that says so.
+    """
+    if isinstance(obj, nn.Module):
+        return obj
+    if inspect.isclass(obj):
+        if not issubclass(obj, nn.Module):
+            raise CheckFailed(
+                what,
+                expected="a subclass of torch.nn.Module",
+                found=f"class {obj.__name__} (bases: {', '.join(b.__name__ for b in obj.__bases__)})",
+                hint="write `class MyNet(nn.Module):` and call super().__init__() first",
+            )
+        module = call(obj, *args, what=what, **kwargs)
+        if not isinstance(module, nn.Module):
+            raise CheckFailed(what, expected="an nn.Module instance", found=type(module).__name__)
+        if not list(module.parameters()):
+            raise CheckFailed(
+                what,
+                expected="a network with learnable layers",
+                found="no parameters at all",
+                hint="did __init__ forget to assign the layers to self (self.net = ...)?",
+            )
+        return module
+    raise CheckFailed(
+        what,
+        expected="an nn.Module class or instance",
+        found=f"{type(obj).__name__}",
+        hint="pass the class you defined, e.g. check.discriminator(Discriminator)",
+    )
+
+
+def expect_tensor(
+    value: Any,
+    what: str,
+    *,
+    shape: tuple[int, ...] | None = None,
+    hint: str = "",
+    finite: bool = True,
+) -> torch.Tensor:
+    """Check that ``value`` is a tensor (of ``shape``, with finite values) and return it."""
+    if value is None:
+        raise CheckFailed(
+            what,
+            expected="a tensor",
+            found="None",
+            hint=hint or "did the function forget its `return`?",
+        )
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailed(what, expected="a torch.Tensor", found=type(value).__name__, hint=hint)
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise CheckFailed(
+            what, expected=f"shape {tuple(shape)}", found=f"shape {tuple(value.shape)}", hint=hint
+        )
+    if finite and value.is_floating_point() and not torch.isfinite(value).all():
+        raise CheckFailed(
+            what,
+            expected="finite numbers",
+            found="NaN or Inf values",
+            hint=hint or "look for log(0) or a division by zero",
+        )
+    return value
+
+
+def expect_close(
+    found: torch.Tensor | float,
+    expected: torch.Tensor | float,
+    what: str,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    hint: str = "",
+) -> None:
+    """Check a number (or tensor) against the reference value."""
+    found_t = torch.as_tensor(found, dtype=torch.float64)
+    expected_t = torch.as_tensor(expected, dtype=torch.float64)
+    if found_t.shape != expected_t.shape:
+        raise CheckFailed(
+            what,
+            expected=f"shape {tuple(expected_t.shape)}",
+            found=f"shape {tuple(found_t.shape)}",
+            hint=hint,
+        )
+    if not torch.allclose(found_t, expected_t, atol=atol, rtol=rtol):
+        worst = (found_t - expected_t).abs().max().item()
+
+        def show(t: torch.Tensor) -> str:
+            return f"{t.item():.6g}" if t.numel() == 1 else f"{t.flatten()[:4].tolist()} ..."
+
+        raise CheckFailed(
+            what,
+            expected=show(expected_t),
+            found=f"{show(found_t)} (largest difference {worst:.3g})",
+            hint=hint,
+        )
+
+
+class seeded:  # noqa: N801 - used as a lower-case context manager, like torch.no_grad
+    """Run a block with a fixed torch seed and restore the learner's RNG state afterwards."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def __enter__(self) -> None:
+        self._state = torch.random.get_rng_state()
+        torch.manual_seed(self.seed)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.random.set_rng_state(self._state)
