@@ -1,0 +1,298 @@
+"""How good are the samples? FID, KID, class coverage and the ring-of-Gaussians modes.
+
+A GAN's losses say little about sample quality, so lessons measure the samples directly:
+
+* **FID** (Fréchet Inception Distance): fit a Gaussian to the features of real and of generated
+  images and measure the distance between the two Gaussians. 0 means identical statistics;
+  lower is better. It needs a few hundred images per set to be stable (more than the feature size).
+* **KID** (Kernel Inception Distance): an unbiased estimate of the squared MMD between the two
+  feature sets with a cubic polynomial kernel. Unlike FID it is not biased by the sample size, so
+  it is the better choice for small sets.
+* **class coverage**: classify generated digits; a collapsed generator draws only a few classes.
+* **ring modes**: on the 2-D ring of Gaussians, how many modes the samples reach.
+
+The features come from the small offline networks of :mod:`ganlib.features` (``"mnist"``,
+``"svhn"``, ``"celeba"``) or from Inception-v3 when torchmetrics / torch-fidelity is installed
+(``features="inception"``). Numbers from different feature nets are not comparable.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ganlib.features import Extractor, classify, extract
+
+__all__ = [
+    "fid",
+    "kid",
+    "fid_from_features",
+    "kid_from_features",
+    "Coverage",
+    "class_coverage",
+    "ring_centers",
+    "ring_of_gaussians",
+    "ring_modes",
+]
+
+
+# --------------------------------------------------------------------------- FID and KID
+
+
+def _as_features(f: object, what: str, min_samples: int = 2) -> np.ndarray:
+    """Features as a float64 array (N, D), with a clear error for the wrong shape or too few rows."""
+    if isinstance(f, Tensor):
+        f = f.detach().cpu().double().numpy()
+    f = np.asarray(f, dtype=np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D array (N samples, D features), got shape {f.shape}")
+    if len(f) < min_samples:
+        raise ValueError(
+            f"{what} has {len(f)} sample(s); at least {min_samples} are needed "
+            "(FID and KID need a few hundred to be reliable)."
+        )
+    if not np.isfinite(f).all():
+        raise ValueError(f"{what} contains NaN or inf: check the images (did training diverge?)")
+    return f
+
+
+def _check_pair(f1: np.ndarray, f2: np.ndarray) -> None:
+    if f1.shape[1] != f2.shape[1]:
+        raise ValueError(
+            f"The two feature sets have different sizes ({f1.shape[1]} vs "
+            f"{f2.shape[1]}): compute both with the same feature extractor."
+        )
+
+
+def _sqrt_psd(a: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix via its eigen-decomposition."""
+    values, vectors = np.linalg.eigh(a)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> float:
+    """||mu1 - mu2||^2 + tr(cov1 + cov2 - 2 (cov1 cov2)^(1/2)), the distance between two Gaussians.
+
+    tr((cov1 cov2)^(1/2)) equals tr((s cov2 s)^(1/2)) with s = cov1^(1/2), and s cov2 s is
+    symmetric: its eigenvalues are real and >= 0, so no complex parts appear and singular
+    covariances (fewer samples than features) need no special care. Round-off below 0 is clipped.
+    """
+    s1 = _sqrt_psd(cov1)
+    middle = s1 @ cov2 @ s1
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    diff = mu1 - mu2
+    value = diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * tr_covmean
+    return float(max(value, 0.0))
+
+
+def fid_from_features(f1: Tensor | np.ndarray, f2: Tensor | np.ndarray) -> float:
+    """FID between two feature sets of shape (N1, D) and (N2, D)."""
+    f1, f2 = _as_features(f1, "f1"), _as_features(f2, "f2")
+    _check_pair(f1, f2)
+    dim = f1.shape[1]
+    if min(len(f1), len(f2)) <= dim:
+        warnings.warn(
+            f"FID from {min(len(f1), len(f2))} samples of {dim}-d features is strongly "
+            f"biased upwards; use more than {dim} samples per set (or KID).",
+            stacklevel=2,
+        )
+    stats = [(f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))) for f in (f1, f2)]
+    return frechet_distance(*stats[0], *stats[1])
+
+
+def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased squared MMD with the kernel k(a, b) = (a.b / D + 1)^3 (as in the KID paper)."""
+    m, dim = len(x), x.shape[1]
+    k_xx = (x @ x.T / dim + 1) ** 3
+    k_yy = (y @ y.T / dim + 1) ** 3
+    k_xy = (x @ y.T / dim + 1) ** 3
+    same = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+    return float(same - 2 * k_xy.mean())
+
+
+def kid_from_features(
+    f1: Tensor | np.ndarray,
+    f2: Tensor | np.ndarray,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    *,
+    seed: int = 0,
+) -> float:
+    """KID: the mean unbiased MMD^2 over ``subsets`` random subsets of ``subset_size`` each.
+
+    ``subset_size`` is capped at the size of the smaller set. Being unbiased, KID can be slightly
+    negative when the two sets come from the same distribution.
+    """
+    f1, f2 = _as_features(f1, "f1"), _as_features(f2, "f2")
+    _check_pair(f1, f2)
+    if subsets < 1 or subset_size < 2:
+        raise ValueError(f"need subsets >= 1 and subset_size >= 2, got {subsets} and {subset_size}")
+    size = min(subset_size, len(f1), len(f2))
+    rng = np.random.default_rng(seed)
+    values = [
+        _mmd2_unbiased(
+            f1[rng.choice(len(f1), size, replace=False)],
+            f2[rng.choice(len(f2), size, replace=False)],
+        )
+        for _ in range(subsets)
+    ]
+    return float(np.mean(values))
+
+
+def _count(images: object, what: str, min_samples: int = 2) -> None:
+    n = len(getattr(images, "images", images))
+    if n < min_samples:
+        raise ValueError(
+            f"{what} has {n} image(s); FID and KID need at least {min_samples} "
+            "(a few hundred for reliable numbers)."
+        )
+
+
+def fid(
+    real_images: object,
+    fake_images: object,
+    features: str | Extractor = "mnist",
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> float:
+    """FID between two image sets (N, C, H, W) in [-1, 1] or uint8, e.g. real data vs samples.
+
+    ``features`` names the feature net (see :mod:`ganlib.features`); images are resized to it.
+    """
+    _count(real_images, "real_images")
+    _count(fake_images, "fake_images")
+    f_real = extract(real_images, features, batch_size=batch_size, device=device)
+    f_fake = extract(fake_images, features, batch_size=batch_size, device=device)
+    return fid_from_features(f_real, f_fake)
+
+
+def kid(
+    real_images: object,
+    fake_images: object,
+    features: str | Extractor = "mnist",
+    *,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> float:
+    """KID between two image sets (N, C, H, W) in [-1, 1] or uint8; see :func:`kid_from_features`."""
+    _count(real_images, "real_images")
+    _count(fake_images, "fake_images")
+    f_real = extract(real_images, features, batch_size=batch_size, device=device)
+    f_fake = extract(fake_images, features, batch_size=batch_size, device=device)
+    return kid_from_features(f_real, f_fake, subsets, subset_size)
+
+
+# --------------------------------------------------------------------------- class coverage
+
+
+@dataclass
+class Coverage:
+    """Which classes a classifier sees in a set of generated images (the mode-collapse check)."""
+
+    classes_covered: int  # classes predicted for at least ``min_share`` of the images
+    num_classes: int
+    histogram: list[int]  # how many images were predicted as each class
+    coverage: float  # classes_covered / num_classes
+    confident: float  # share of images the classifier is sure about (max probability >= threshold)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.classes_covered}/{self.num_classes} classes covered "
+            f"({self.coverage:.0%}), {self.confident:.0%} of images classified confidently"
+        )
+
+
+def class_coverage(
+    images: object,
+    classifier: str | nn.Module = "mnist",
+    *,
+    min_share: float = 0.02,
+    threshold: float = 0.9,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> Coverage:
+    """Classify ``images`` (N, C, H, W) in [-1, 1] or uint8 and count the classes they cover.
+
+    A class counts as covered when at least ``min_share`` of the images are predicted as it, so
+    a few misclassified images do not make a collapsed generator look diverse. ``confident`` is
+    the share of images whose top class has probability >= ``threshold``: blurry or broken digits
+    lower it even when many classes appear. It is no realism score: classifiers can be sure of
+    pure noise (FID catches that), so read coverage together with FID and the samples.
+    """
+    logits = classify(images, classifier, batch_size=batch_size, device=device)
+    probs = logits.softmax(dim=1)
+    num_classes = probs.shape[1]
+    histogram = torch.bincount(probs.argmax(dim=1), minlength=num_classes)
+    covered = int((histogram >= max(1, min_share * len(probs))).sum())
+    return Coverage(
+        classes_covered=covered,
+        num_classes=num_classes,
+        histogram=histogram.tolist(),
+        coverage=covered / num_classes,
+        confident=float((probs.max(dim=1).values >= threshold).float().mean()),
+    )
+
+
+# --------------------------------------------------------------------------- ring of Gaussians
+
+
+def ring_centers(modes: int = 8, radius: float = 2.0) -> Tensor:
+    """Centres of ``modes`` Gaussians evenly spaced on a circle, (modes, 2) (as in ganlib.toy)."""
+    angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
+    return radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
+def ring_of_gaussians(
+    n: int,
+    modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.02,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """``n`` samples (n, 2) from a mixture of ``modes`` equally likely Gaussians on a ring."""
+    which = torch.randint(modes, (n,), generator=generator)
+    return ring_centers(modes, radius)[which] + std * torch.randn(n, 2, generator=generator)
+
+
+def ring_modes(
+    samples: Tensor | np.ndarray,
+    centers: Tensor | np.ndarray,
+    std: float,
+    *,
+    min_share: float = 0.01,
+) -> tuple[int, float]:
+    """(modes covered, share of high-quality samples) for 2-D samples and the true mode centres.
+
+    A sample is *high quality* when it lies within 3 ``std`` of its nearest centre; a mode is
+    *covered* when at least ``min_share`` of all samples are high-quality samples next to it.
+    A collapsed generator scores few modes even if its samples are all high quality.
+    """
+    samples = (
+        torch.as_tensor(np.asarray(samples, dtype=np.float32))
+        if not isinstance(samples, Tensor)
+        else samples.detach().float().cpu()
+    )
+    centers = (
+        torch.as_tensor(np.asarray(centers, dtype=np.float32))
+        if not isinstance(centers, Tensor)
+        else centers.detach().float().cpu()
+    )
+    if samples.dim() != 2 or samples.shape[1] != 2 or len(samples) == 0:
+        raise ValueError(f"samples must have shape (N, 2) with N >= 1, got {tuple(samples.shape)}")
+    if centers.dim() != 2 or centers.shape[1] != 2:
+        raise ValueError(f"centers must have shape (modes, 2), got {tuple(centers.shape)}")
+    if not std > 0:
+        raise ValueError(f"std must be > 0, got {std}")
+    distance, nearest = torch.cdist(samples, centers).min(dim=1)
+    good = distance <= 3 * std
+    per_mode = torch.bincount(nearest[good], minlength=len(centers))
+    covered = int((per_mode >= max(1, min_share * len(samples))).sum())
+    return covered, float(good.float().mean())
