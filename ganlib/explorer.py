@@ -1,0 +1,245 @@
+"""Explore a trained generator's latent space with sliders.
+
+``latent_explorer(G, z_dim)`` shows a row of generated images and a few sliders:
+
+* one slider per latent *direction* (random orthonormal vectors in z-space): moving it adds
+  ``alpha * direction`` to every latent, so you see which features that direction controls;
+* an interpolation slider ``t`` that walks from latent batch A (t = 0) to batch B (t = 1) along a
+  great circle (slerp), which keeps the latents at the typical norm of a Gaussian sample;
+* a "New endpoints" button that draws fresh A and B.
+
+The latent shown is ``z = slerp(z_a, z_b, t) + sum_i alpha_i * d_i``. Only ipywidgets APIs shared
+by versions 7 (Colab) and 8 (JupyterLab 4) are used.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+__all__ = ["LatentExplorer", "latent_explorer", "random_directions", "slerp"]
+
+SLIDER_RANGE = 3.0  # a unit direction of N(0, I) has standard deviation 1: +-3 covers 99.7%
+TILE_PIXELS = 96  # small images (MNIST's 28 px) are enlarged to about this size
+
+
+def random_directions(z_dim: int, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` random orthonormal directions in R^z_dim, as the rows of an (n, z_dim) tensor."""
+    if not 1 <= n <= z_dim:
+        raise ValueError(f"n_directions must be between 1 and z_dim={z_dim}, got {n}")
+    gaussian = torch.randn(z_dim, n, generator=torch.Generator().manual_seed(seed))
+    q, _ = torch.linalg.qr(gaussian)  # QR of a Gaussian matrix: uniformly random orthonormal
+    return q.T.contiguous()
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between the rows of ``a`` and ``b`` (t = 0 gives a, t = 1 gives b)."""
+    if t <= 0:
+        return a.clone()
+    if t >= 1:
+        return b.clone()
+    a_unit = a / a.norm(dim=1, keepdim=True)
+    b_unit = b / b.norm(dim=1, keepdim=True)
+    omega = torch.acos((a_unit * b_unit).sum(dim=1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    sin_omega = torch.sin(omega)
+    if bool((sin_omega.abs() < 1e-4).any()):  # (almost) parallel rows: a straight line is fine
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / sin_omega
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no gradients while drawing; the model's own mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def _to_images(out: torch.Tensor) -> torch.Tensor:
+    """Generator output as (N, C, H, W): flat MLP outputs of C * s * s features are reshaped."""
+    if out.dim() == 4:
+        return out
+    if out.dim() == 2:
+        for channels in (1, 3):
+            side = round((out.shape[1] / channels) ** 0.5)
+            if channels * side * side == out.shape[1]:
+                return out.view(out.shape[0], channels, side, side)
+    raise ValueError(
+        f"the generator returned shape {tuple(out.shape)}; the explorer expects images "
+        "(N, C, H, W) or flat (N, C*H*W) square images with C = 1 or 3"
+    )
+
+
+def _png(images: torch.Tensor, nrow: int) -> bytes:
+    """PNG bytes of a grid of images in [-1, 1], enlarged so that small images stay visible."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    grid = make_grid((images.float().clamp(-1, 1) + 1) / 2, nrow=nrow, padding=2, pad_value=1.0)
+    array = (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).cpu().numpy()
+    picture = Image.fromarray(array)
+    scale = max(1, TILE_PIXELS // images.shape[-1])
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class LatentExplorer:
+    """The state and callbacks behind the explorer; ``.widget`` is what the notebook shows.
+
+    Tests (and curious learners) can drive it from Python: set ``direction_sliders[i].value`` or
+    ``mix_slider.value`` and read ``png`` (the current image bytes) or ``z`` (the latents).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        z_dim: int,
+        *,
+        n_directions: int = 4,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        nrow: int = 8,
+    ) -> None:
+        import ipywidgets as widgets
+
+        if not isinstance(generator, nn.Module):
+            raise TypeError(
+                f"generator must be a torch.nn.Module (an instance, e.g. G), "
+                f"got {type(generator).__name__}"
+            )
+        if not isinstance(z_dim, int) or isinstance(z_dim, bool) or z_dim < 1:
+            raise ValueError(f"z_dim must be a positive int, got {z_dim!r}")
+        if not isinstance(nrow, int) or nrow < 1:
+            raise ValueError(f"nrow must be a positive int (images per row), got {nrow!r}")
+        self.generator = generator
+        self.z_dim = z_dim
+        self.nrow = nrow
+        self.device = torch.device(device) if device is not None else self._model_device()
+        self.directions = random_directions(z_dim, n_directions, seed).to(self.device)
+        self._rng = torch.Generator().manual_seed(seed)  # on the CPU: same latents on any device
+        self.z_a = self._sample()
+        self.z_b = self._sample()
+        self._latent_shape = self._find_latent_shape()
+        self.redraws = 0
+
+        def slider(description: str, low: float, high: float, step: float) -> widgets.FloatSlider:
+            return widgets.FloatSlider(
+                value=0.0,
+                min=low,
+                max=high,
+                step=step,
+                description=description,
+                continuous_update=True,
+                readout_format=".2f",
+                style={"description_width": "90px"},
+                layout=widgets.Layout(width="420px"),
+            )
+
+        self.direction_sliders = [
+            slider(f"direction {i + 1}", -SLIDER_RANGE, SLIDER_RANGE, 0.1)
+            for i in range(n_directions)
+        ]
+        self.mix_slider = slider("A → B (t)", 0.0, 1.0, 0.05)
+        self.new_button = widgets.Button(description="New endpoints")
+        self.image = widgets.Image(format="png", value=self.render())
+        for control in [*self.direction_sliders, self.mix_slider]:
+            control.observe(self._redraw, names="value")
+        self.new_button.on_click(self.new_endpoints)
+        caption = widgets.HTML(
+            "<b>z = slerp(z<sub>A</sub>, z<sub>B</sub>, t) + Σ α<sub>i</sub> d<sub>i</sub></b>"
+            " &nbsp; (d<sub>i</sub>: random orthonormal directions)"
+        )
+        self.widget = widgets.VBox(
+            [
+                caption,
+                self.image,
+                widgets.HBox([self.mix_slider, self.new_button]),
+                *self.direction_sliders,
+            ]
+        )
+        self.widget.explorer = self  # reach the sliders from the widget that the notebook shows
+
+    # --- latents ----------------------------------------------------------------------------
+    def _model_device(self) -> torch.device:
+        parameter = next(self.generator.parameters(), None)
+        return parameter.device if parameter is not None else torch.device("cpu")
+
+    def _sample(self) -> torch.Tensor:
+        return torch.randn(self.nrow, self.z_dim, generator=self._rng).to(self.device)
+
+    def _find_latent_shape(self) -> tuple[int, ...]:
+        """(z_dim,) for MLP generators, (z_dim, 1, 1) for convolutional ones that need it."""
+        errors = []
+        for shape in [(self.z_dim,), (self.z_dim, 1, 1)]:
+            try:
+                with _eval_mode(self.generator):
+                    _to_images(self.generator(self.z_a[:1].view(1, *shape)))
+                return shape
+            except (RuntimeError, ValueError) as err:
+                errors.append(f"{shape}: {str(err).splitlines()[0]}")
+        raise ValueError(
+            f"the generator accepts neither (N, {self.z_dim}) nor (N, {self.z_dim}, 1, 1) latents "
+            f"on {self.device} ({'; '.join(errors)}). Check z_dim and that the generator is on "
+            "the explorer's device."
+        )
+
+    @property
+    def z(self) -> torch.Tensor:
+        """The latents shown now: the interpolation point plus the direction offsets."""
+        z = slerp(self.z_a, self.z_b, float(self.mix_slider.value))
+        alphas = torch.tensor([float(s.value) for s in self.direction_sliders], device=self.device)
+        return z + alphas @ self.directions
+
+    # --- drawing ----------------------------------------------------------------------------
+    def render(self, z: torch.Tensor | None = None) -> bytes:
+        """PNG bytes of the generator's images for ``z`` (default: the sliders' latents)."""
+        if z is None:
+            z = self.z
+        with _eval_mode(self.generator):
+            images = _to_images(self.generator(z.view(z.shape[0], *self._latent_shape)))
+        return _png(images.cpu(), self.nrow)
+
+    @property
+    def png(self) -> bytes:
+        """The image bytes the widget shows now."""
+        return bytes(self.image.value)
+
+    def _redraw(self, change: object = None) -> None:
+        self.image.value = self.render()
+        self.redraws += 1
+
+    def new_endpoints(self, button: object = None) -> None:
+        """Draw new latents A and B and redraw (the "New endpoints" button)."""
+        self.z_a = self._sample()
+        self.z_b = self._sample()
+        self._redraw()
+
+
+def latent_explorer(
+    generator: nn.Module,
+    z_dim: int,
+    *,
+    n_directions: int = 4,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    nrow: int = 8,
+):
+    """The explorer widget for ``generator``: display it as a cell's last expression.
+
+    The returned ``ipywidgets.VBox`` has an ``explorer`` attribute (a ``LatentExplorer``) with
+    the sliders, the current PNG bytes and the latents, for tests and for driving it in code.
+    """
+    return LatentExplorer(
+        generator, z_dim, n_directions=n_directions, seed=seed, device=device, nrow=nrow
+    ).widget
