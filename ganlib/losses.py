@@ -1,0 +1,115 @@
+"""GAN losses, each a few lines with its formula.
+
+Discriminators output logits ``l`` (raw scores); ``D(x) = sigmoid(l)``. The BCE losses work on
+the logits directly (``binary_cross_entropy_with_logits`` computes ``log(sigmoid(l))`` as
+``-softplus(-l)``), which stays finite where ``torch.log(torch.sigmoid(l))`` would give ``-inf``.
+
+Every loss here is a function you can swap into the trainers::
+
+    fit_gan(G, D, loader, z_dim=100, d_loss=losses.d_loss_hinge, g_loss=losses.g_loss_hinge)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "real_loss",
+    "fake_loss",
+    "d_loss_bce",
+    "g_loss_nonsaturating",
+    "g_loss_minimax",
+    "d_loss_lsgan",
+    "g_loss_lsgan",
+    "d_loss_hinge",
+    "g_loss_hinge",
+    "cycle_loss",
+    "identity_loss",
+]
+
+
+def real_loss(logits: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
+    """BCE against the label "real": ``mean(-[s log D(x) + (1 - s) log(1 - D(x))])``.
+
+    ``smooth`` is the target label s; one-sided label smoothing uses ``smooth=0.9`` so the
+    discriminator is never pushed to be fully certain.
+    """
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, smooth))
+
+
+def fake_loss(logits: torch.Tensor) -> torch.Tensor:
+    """BCE against the label "fake": ``mean(-log(1 - D(x)))``."""
+    return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+
+
+def d_loss_bce(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, smooth: float = 1.0
+) -> torch.Tensor:
+    """Discriminator loss of the original GAN: ``-log D(x) - log(1 - D(G(z)))`` (batch means)."""
+    return real_loss(real_logits, smooth) + fake_loss(fake_logits)
+
+
+def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: ``-log D(G(z))``.
+
+    Its gradient is large exactly when D confidently rejects the fakes (early training), which is
+    why practice uses it instead of the minimax form.
+    """
+    return real_loss(fake_logits)
+
+
+def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Minimax generator loss: ``log(1 - D(G(z)))``, the game's value as G sees it.
+
+    It saturates: when D rejects the fakes, ``D(G(z))`` is near 0 and the gradient vanishes.
+    """
+    return -fake_loss(fake_logits)
+
+
+def d_loss_lsgan(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least-squares discriminator loss (Mao et al.): ``½ mean((D(x) - 1)²) + ½ mean(D(G(z))²)``.
+
+    The scores are used as they are (no sigmoid).
+    """
+    return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()
+
+
+def g_loss_lsgan(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least-squares generator loss: ``mean((D(G(z)) - 1)²)`` (the CycleGAN convention)."""
+    return ((fake_scores - 1) ** 2).mean()
+
+
+def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge discriminator loss: ``mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))``."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def g_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge generator loss: ``-mean(D(G(z)))``."""
+    return -fake_logits.mean()
+
+
+def _same_shape(name: str, a: torch.Tensor, b: torch.Tensor) -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name} compares two image batches of the same shape, got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        )
+
+
+def cycle_loss(
+    real: torch.Tensor, reconstructed: torch.Tensor, weight: float = 10.0
+) -> torch.Tensor:
+    """Cycle-consistency loss: ``weight * mean(|x - F(G(x))|)`` (L1, lambda = 10 in CycleGAN)."""
+    _same_shape("cycle_loss", real, reconstructed)
+    return weight * (real - reconstructed).abs().mean()
+
+
+def identity_loss(real: torch.Tensor, same: torch.Tensor, weight: float = 5.0) -> torch.Tensor:
+    """Identity loss: ``weight * mean(|y - G(y)|)``: a generator fed its target domain keeps it.
+
+    CycleGAN uses ``weight = 0.5 * lambda_cycle``; it keeps the colours of a scene stable.
+    """
+    _same_shape("identity_loss", real, same)
+    return weight * (real - same).abs().mean()

@@ -1,0 +1,260 @@
+"""The training loops: budgets, history, pluggable losses, divergence guard and exact resume."""
+
+import functools
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganlib import checkpoint, losses, models, train
+from ganlib.data import BatchLoader
+
+Z = 8
+
+
+def TinyLoader(images, batch_size, seed=0):  # noqa: N802 - reads like the class it returns
+    return BatchLoader(images, batch_size, seed=seed, device="cpu")
+
+
+def images(n=32, channels=1, size=28, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=g)
+
+
+def mlp_pair(seed=0):
+    torch.manual_seed(seed)
+    G = models.MLPGenerator(Z, (16,), batch_norm=True)  # BatchNorm buffers must resume too
+    D = models.MLPDiscriminator((16,), dropout=0.3)  # dropout draws random numbers
+    return G, D
+
+
+def state_of(*nets):
+    return [t.clone() for net in nets for t in list(net.state_dict().values())]
+
+
+def assert_bitwise_equal(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x, y)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: threads only add overhead on a shared CPU
+    yield
+    torch.set_num_threads(threads)
+
+
+def fit(out_dir=None, steps=10, seed=0, **kw):
+    G, D = mlp_pair(seed=seed + 100)
+    kw = {"sample_every": 4, "checkpoint_every": 3, "progress": False, "n_fixed": 6, **kw}
+    history = train.fit_gan(
+        G, D, TinyLoader(images(), 8), z_dim=Z, steps=steps, out_dir=out_dir, seed=seed, **kw
+    )
+    return G, D, history
+
+
+def test_history_records_every_step():
+    calls = []
+    G, D, h = fit(steps=9, callback=lambda step, history, g: calls.append((step, history.steps, g)))
+    assert h.steps == 9
+    assert len(h.g_loss) == len(h.d_real) == len(h.d_fake) == 9
+    assert all(0 <= p <= 1 for p in h.d_real + h.d_fake)
+    assert all(math.isfinite(x) for x in h.d_loss + h.g_loss)
+    assert [step for step, _ in h.samples] == [0, 4, 8, 9]
+    assert h.samples[-1][1].dtype == torch.uint8 and h.samples[-1][1].shape == (6, 1, 28, 28)
+    assert [(s, n) for s, n, _ in calls] == [(0, 0), (4, 4), (8, 8), (9, 9)]
+    assert calls[0][2] is G
+    d = h.as_dict()
+    assert d["d_loss"] == h.d_loss and d["samples"][1][0] == 4
+    assert train.History.from_dict(d).d_fake == h.d_fake
+
+
+def test_budgets():
+    G, D = mlp_pair()
+    loader = TinyLoader(images(), 8)  # 4 batches per epoch
+    h = train.fit_gan(G, D, loader, z_dim=Z, epochs=2, progress=False)
+    assert h.steps == 8
+    h = train.fit_gan(G, D, loader, z_dim=Z, epochs=2, steps=3, progress=False)
+    assert h.steps == 3  # the first limit wins
+    h = train.fit_gan(G, D, loader, z_dim=Z, seconds=1e-9, progress=False)
+    assert h.steps == 0 and [s for s, _ in h.samples] == [0]
+    with pytest.raises(ValueError, match="steps=..., epochs=... or seconds="):
+        train.fit_gan(G, D, loader, z_dim=Z)
+    with pytest.raises(ValueError, match="resume=True needs out_dir"):
+        train.fit_gan(G, D, loader, z_dim=Z, steps=1, resume=True)
+    with pytest.raises(ValueError, match="sample_every must be a positive int, got 0"):
+        train.fit_gan(G, D, loader, z_dim=Z, steps=1, sample_every=0)
+    with pytest.raises(ValueError, match="smaller than one batch"):
+        train.fit_gan(G, D, [], z_dim=Z, steps=1)
+
+
+def test_training_moves_the_discriminator():
+    G, D, h = fit(steps=30, lr=1e-3)
+    # a discriminator that learns separates real from fake better than at the start
+    assert sum(h.d_real[-5:]) - sum(h.d_fake[-5:]) > sum(h.d_real[:5]) - sum(h.d_fake[:5])
+
+
+def test_pluggable_losses_g_steps_and_amp():
+    seen = []
+
+    def my_g_loss(fake_logits):
+        seen.append(fake_logits.shape)
+        return losses.g_loss_hinge(fake_logits)
+
+    _, _, h = fit(steps=3, d_loss=losses.d_loss_hinge, g_loss=my_g_loss, g_steps=2, amp=True)
+    assert h.steps == 3 and len(seen) == 6 and seen[0] == (8, 1)
+    _, _, smooth = fit(steps=2, d_loss=functools.partial(losses.d_loss_bce, smooth=0.9))
+    _, _, plain = fit(steps=2)
+    assert smooth.d_loss[0] != plain.d_loss[0]
+
+
+def test_resume_is_bitwise_exact(tmp_path):
+    """Stop at step 6 (mid-epoch), resume to 13 == one run of 13 steps, to the last bit."""
+    G, D, h = fit(steps=13)
+    fit(tmp_path, steps=6)
+    G2, D2, h2 = fit(tmp_path, steps=13, resume=True, seed=5)  # seed and init come from the file
+    assert_bitwise_equal(state_of(G, D), state_of(G2, D2))
+    assert h2.d_loss == h.d_loss and h2.g_loss == h.g_loss and h2.d_fake == h.d_fake
+    for (s1, x1), (s2, x2) in zip(h.samples, [s for s in h2.samples if s[0] != 6], strict=True):
+        assert s1 == s2 and torch.equal(x1, x2)
+
+
+def test_crash_then_resume_matches(tmp_path):
+    """A run that dies at step 8 restarts from its step-6 checkpoint and ends where it should."""
+
+    def crash(step, history, G):
+        if step == 8:
+            raise KeyboardInterrupt
+
+    G, D, _ = fit(steps=12)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path, steps=12, callback=crash)
+    assert checkpoint.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 6
+    G2, D2, h2 = fit(tmp_path, steps=12, resume=True)
+    assert h2.steps == 12
+    assert_bitwise_equal(state_of(G, D), state_of(G2, D2))
+
+
+def test_resume_without_checkpoint_starts_fresh(tmp_path):
+    G, D, _ = fit(steps=4)
+    G2, D2, _ = fit(tmp_path / "new", steps=4, resume=True)
+    assert_bitwise_equal(state_of(G, D), state_of(G2, D2))
+    assert (tmp_path / "new" / "checkpoint.pt").exists()
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path):
+    calls = {"n": 0}
+
+    def exploding(real_logits, fake_logits):
+        calls["n"] += 1
+        loss = losses.d_loss_bce(real_logits, fake_logits)
+        return loss * float("nan") if calls["n"] == 5 else loss
+
+    with pytest.raises(train.TrainingDiverged) as err:
+        fit(tmp_path, steps=10, d_loss=exploding, checkpoint_every=2)
+    message = str(err.value)
+    assert "step 5" in message and "lower the learning rate" in message
+    assert "label smoothing" in message and "[-1, 1]" in message
+    assert str(tmp_path / "checkpoint.pt") in message
+    assert err.value.step == 5 and err.value.history.steps == 4
+    assert checkpoint.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 4
+
+
+def test_dcgan_trains_with_mixed_precision():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(Z, channels=3, image_size=32, width=4)
+    D = models.DCGANDiscriminator(channels=3, image_size=32, width=4)
+    loader = TinyLoader(images(16, channels=3, size=32), 8)
+    h = train.fit_gan(G, D, loader, z_dim=Z, steps=3, amp=True, progress=False, n_fixed=4)
+    assert h.steps == 3 and h.samples[-1][1].shape == (4, 3, 32, 32)
+
+
+def cyclegan(out_dir=None, steps=4, **kw):
+    torch.manual_seed(0)
+    nets = [models.ResnetGenerator(3, 4, 1) for _ in range(2)]
+    nets += [models.PatchDiscriminator(3, 4, n_layers=2) for _ in range(2)]
+    a = TinyLoader(images(8, 3, 16, seed=1), 2)
+    b = TinyLoader(images(8, 3, 16, seed=2), 2, seed=1)
+    kw = {"pool_size": 3, "decay_start": 2, "n_fixed": 2, "progress": False, **kw}
+    h = train.fit_cyclegan(*nets, a, b, steps=steps, out_dir=out_dir, checkpoint_every=2, **kw)
+    return nets, h
+
+
+def test_cyclegan_history_and_lr_decay():
+    nets, h = cyclegan(steps=5, sample_every=2)
+    assert h.steps == 5 and set(h.extra) == {"g_gan", "cycle", "identity"}
+    assert all(len(v) == 5 for v in h.extra.values())
+    for total, parts in zip(h.g_loss, zip(*h.extra.values(), strict=True), strict=True):
+        assert total == pytest.approx(sum(parts), rel=1e-5)
+    assert h.inputs.shape == (4, 3, 16, 16) and h.inputs.dtype == torch.uint8
+    assert [s for s, _ in h.samples] == [0, 2, 4, 5] and h.samples[-1][1].shape == (4, 3, 16, 16)
+    _, no_identity = cyclegan(steps=2, lambda_identity=0.0)
+    assert no_identity.extra["identity"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="decay_start needs a step budget"):
+        loader = TinyLoader(images(4, 3, 16), 2)
+        train.fit_cyclegan(*nets, loader, loader, seconds=1, decay_start=1)
+
+
+def test_cyclegan_resume_is_bitwise_exact(tmp_path):
+    nets, h = cyclegan(steps=6)
+    cyclegan(tmp_path, steps=6, callback=None, sample_every=100)
+    state = checkpoint.load_checkpoint(tmp_path / "checkpoint.pt")
+    assert len(state["pools"]["a"]["images"]) == 3 and state["schedulers"]["G"]["last_epoch"] == 6
+    # interrupted at step 3 (checkpoint at 2), then resumed
+    path = tmp_path / "again"
+
+    def crash(step, history, G):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cyclegan(path, steps=6, callback=crash, sample_every=1)
+    nets2, h2 = cyclegan(path, steps=6, resume=True)
+    assert_bitwise_equal(state_of(*nets), state_of(*nets2))
+    assert h2.extra == h.extra
+
+
+KILL_SCRIPT = """
+import sys, time, torch
+sys.path.insert(0, {tests!r})
+from test_train import fit
+torch.set_num_threads(1)
+fit({out!r}, steps=40, checkpoint_every=2, sample_every=1,
+    callback=lambda step, history, G: time.sleep(0.1))
+"""
+
+
+def test_resume_after_sigkill(tmp_path):
+    """Kill a real training process after it wrote a checkpoint; the resumed run is exact."""
+    out = tmp_path / "killed"
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), out=str(out))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (out / "checkpoint.pt").exists() and checkpoint.load_checkpoint(
+                out / "checkpoint.pt"
+            )["step"] >= 4:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    if proc.returncode != -signal.SIGKILL:
+        pytest.skip(f"the training process ended on its own (rc={proc.returncode})")
+    killed_at = checkpoint.load_checkpoint(out / "checkpoint.pt")["step"]
+    assert 4 <= killed_at < 40
+    G, D, h = fit(steps=40)
+    G2, D2, h2 = fit(out, steps=40, resume=True)
+    assert h2.d_loss == h.d_loss
+    assert_bitwise_equal(state_of(G, D), state_of(G2, D2))
