@@ -1,0 +1,176 @@
+"""The course manifest: the lessons, in order, and the ONE place for their quick parameters.
+
+Quick parameters make a lesson run in about a minute on a laptop CPU (CI, ``make course``); the
+notebooks themselves keep the full-lesson defaults in their ``parameters`` cell. Only names that
+the notebook's parameters cell defines are passed (papermill would warn about the others), so a
+renamed parameter shows up in ``tests/test_notebooks.py`` instead of silently running full size.
+The runners add ``OUT_DIR``, ``DATA_SOURCE`` (``offline`` unless asked) and ``DEVICE``.
+
+How CI validates each solution notebook, so that none is executed twice:
+
+| lesson                      | validated by | why                                                  |
+|-----------------------------|--------------|------------------------------------------------------|
+| 00_gan_game                 | nbval        | small deterministic toys: outputs worth comparing     |
+| 01_mlp_gan_mnist            | papermill    | executed notebook inspected (checker lines, errors)   |
+| 02_batch_norm               | nbval        | batch-norm statistics are deterministic numbers       |
+| 03_dcgan_svhn               | papermill    | executed notebook inspected                           |
+| 04_cyclegan_summer2winter   | papermill    | executed notebook inspected                           |
+| 05_face_generation_project  | papermill    | executed notebook inspected                           |
+
+nbval runs (``--nbval-lax``, current env) on a quick-parameterised copy made with papermill's
+``parameterize_notebook`` (not executed by papermill); it compares the cells tagged
+``nbval-check-output`` with their stored outputs (tag them ``keep_output`` too, so nbstripout
+keeps those outputs in git). Both kinds then check OUT_DIR: metrics.json and the figures.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Validator = Literal["papermill", "nbval"]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson of the course: ``solutions/<stem>.ipynb`` and ``notebooks/<stem>.ipynb``."""
+
+    stem: str
+    title: str
+    dataset: str
+    quick: dict[str, object] = field(default_factory=dict)
+    validator: Validator = "papermill"
+    figures: tuple[str, ...] = ("samples.png", "losses.png")  # what OUT_DIR must hold afterwards
+    budget_s: float = 60.0  # a quick run should finish within this on a 2-core laptop CPU
+
+    @property
+    def number(self) -> str:
+        return self.stem[:2]
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.ipynb"
+
+    def solution(self, solutions_dir: Path = ROOT / "solutions") -> Path:
+        return Path(solutions_dir) / self.filename
+
+    def exercise(self, notebooks_dir: Path = ROOT / "notebooks") -> Path:
+        return Path(notebooks_dir) / self.filename
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        "00_gan_game",
+        "Generative models and the GAN game",
+        "synthetic",
+        {"STEPS": 300, "BATCH_SIZE": 128},
+        validator="nbval",
+    ),
+    Lesson(
+        "01_mlp_gan_mnist",
+        "MLP GAN on MNIST",
+        "mnist",
+        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64},
+    ),
+    Lesson(
+        "02_batch_norm",
+        "Batch normalization",
+        "mnist",
+        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64},
+        validator="nbval",
+    ),
+    Lesson(
+        "03_dcgan_svhn",
+        "DCGAN on SVHN",
+        "svhn",
+        {"EPOCHS": 1, "STEPS": 40, "BATCH_SIZE": 32, "EXPERIMENT_STEPS": 20, "N_EVAL": 200},
+        budget_s=90.0,
+    ),
+    Lesson(
+        "04_cyclegan_summer2winter",
+        "CycleGAN summer <-> winter",
+        "summer2winter",
+        {"EPOCHS": 1, "STEPS": 20, "BATCH_SIZE": 1, "IMAGE_SIZE": 32},
+        budget_s=90.0,
+    ),
+    Lesson(
+        "05_face_generation_project",
+        "Face-generation project",
+        "celeba",
+        {"EPOCHS": 1, "STEPS": 60, "BATCH_SIZE": 32, "IMAGE_SIZE": 32, "N_EVAL": 500},
+        budget_s=90.0,
+    ),
+)
+
+
+def find(key: str, lessons: tuple[Lesson, ...] = LESSONS) -> Lesson:
+    """A lesson by number (``"01"``, ``"1"``) or stem (``"01_mlp_gan_mnist"``)."""
+    key = key.strip().removesuffix(".ipynb")
+    for lesson in lessons:
+        if key in (lesson.stem, lesson.number) or (
+            key.isdigit() and int(key) == int(lesson.number)
+        ):
+            return lesson
+    known = ", ".join(lesson.stem for lesson in lessons)
+    raise KeyError(f"no lesson {key!r} in tools/lessons.py; known lessons: {known}")
+
+
+def existing(folder: Path, lessons: tuple[Lesson, ...] = LESSONS) -> list[Lesson]:
+    """The lessons whose notebook exists in ``folder`` (solutions/ or notebooks/), in order."""
+    return [lesson for lesson in lessons if (Path(folder) / lesson.filename).exists()]
+
+
+def unlisted(folder: Path, lessons: tuple[Lesson, ...] = LESSONS) -> list[Path]:
+    """Lesson-like notebooks (``NN_*.ipynb``) in ``folder`` that the manifest does not list."""
+    stems = {lesson.stem for lesson in lessons}
+    return [p for p in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")) if p.stem not in stems]
+
+
+def notebook_parameters(path: Path) -> set[str]:
+    """The names the notebook's ``parameters`` cell assigns.
+
+    Read with ``ast`` rather than papermill's inspect_notebook, whose line parser skips a line
+    with a second ``=`` (``DEVICE = None  # None = best available``).
+    """
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise ValueError(
+            f"{path} has no cell tagged `parameters`: tag the cell that sets EPOCHS, OUT_DIR, ... "
+            "(docs/DESIGN.md, notebook conventions)"
+        )
+    try:
+        tree = ast.parse(cells[0].source)
+    except SyntaxError as err:
+        raise ValueError(f"{path}: the parameters cell is not plain Python ({err})") from err
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        for target in targets:
+            for leaf in target.elts if isinstance(target, ast.Tuple) else [target]:
+                if isinstance(leaf, ast.Name):
+                    names.add(leaf.id)
+    return names
+
+
+def run_parameters(
+    lesson: Lesson, path: Path, *, quick: bool = True, **extra: object
+) -> tuple[dict[str, object], list[str]]:
+    """Parameters to pass when running ``path``, and the names left out (not in the notebook).
+
+    ``extra`` (OUT_DIR, DATA_SOURCE, DEVICE, ...) comes on top of the quick parameters; a value of
+    None in ``extra`` means "leave the notebook's default".
+    """
+    wanted = {
+        **(lesson.quick if quick else {}),
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    names = notebook_parameters(path)
+    kept = {name: value for name, value in wanted.items() if name in names}
+    return kept, sorted(wanted.keys() - kept.keys())

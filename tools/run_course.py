@@ -1,0 +1,381 @@
+"""Run the whole course, lesson by lesson, and collect what each lesson produced.
+
+``make course`` calls this. Every solution notebook (or, with ``--exercises``, every learner's
+notebook) is executed with papermill in order, with the quick parameters of tools/lessons.py
+(``--full``: the notebook's own defaults) and offline data unless ``--source auto``. Lesson
+``<stem>`` writes into ``runs/<stem>/`` (its OUT_DIR): the executed notebook, its figures and
+metrics.json. At the end come a table, ``runs/summary.json`` and ``runs/index.html`` (open it in a
+browser). A failing lesson does not stop the others; the exit status is 1 if any failed.
+
+Whatever lessons exist are run; with none written yet it says so and exits 0.
+
+    python tools/run_course.py                 # all lessons, quick, offline
+    python tools/run_course.py --only 01       # one lesson
+    python tools/run_course.py --full --source auto
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+if __package__ in (None, ""):  # run as a script: make `tools` importable from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools.lessons import LESSONS, ROOT, Lesson, existing, find, run_parameters, unlisted  # noqa: E402
+
+KERNEL = "python3"  # the kernelspec every notebook declares; .venv's python (see tests)
+
+
+@dataclass
+class Result:
+    """What one lesson run gave: one entry of runs/summary.json."""
+
+    lesson: str
+    title: str
+    status: str  # "ok" or "failed"
+    seconds: float
+    metrics: dict = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)  # relative to the runs folder
+    notebook: str | None = None  # the executed notebook, relative to the runs folder
+    error: str | None = None
+
+
+def execute(
+    path: Path, out_dir: Path, parameters: dict, *, timeout: float | None = None
+) -> NotebookNode:
+    """Execute one notebook with papermill into ``out_dir`` (also its working directory).
+
+    Raises papermill's PapermillExecutionError (or the kernel's error) when a cell fails; the
+    executed notebook, with the error in it, is written either way.
+    """
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # papermill's own parameter parser misreads lines such as `DEVICE = None  # None = best` and
+    # warns about "unknown" parameters that run_parameters() already checked exist: keep it quiet.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    saved = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"  # the kernel inherits it: no widget bars in saved notebooks
+    try:
+        return papermill.execute_notebook(
+            str(path),
+            str(out_dir / path.name),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            cwd=str(out_dir),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("TQDM_DISABLE")
+        else:
+            os.environ["TQDM_DISABLE"] = saved
+
+
+def error_summary(err: BaseException) -> str:
+    """One readable line for a failed run (papermill's errors carry the cell's exception)."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    if ename:
+        cell = getattr(err, "exec_count", None)
+        return f"{ename}: {evalue}" + (f" (cell [{cell}])" if cell is not None else "")
+    return f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+
+
+def _read_metrics(out_dir: Path) -> tuple[dict, str | None]:
+    path = out_dir / "metrics.json"
+    if not path.exists():
+        return {}, None
+    try:
+        return json.loads(path.read_text()), None
+    except json.JSONDecodeError as err:
+        return {}, f"{path} is not valid JSON ({err})"
+
+
+def run_lesson(
+    lesson: Lesson,
+    notebook: Path,
+    runs_dir: Path,
+    *,
+    quick: bool = True,
+    source: str = "offline",
+    device: str | None = None,
+    timeout: float | None = None,
+) -> Result:
+    """Run one lesson into ``runs_dir/<stem>/`` (emptied first, so no stale figures or resume)."""
+    out_dir = (runs_dir / lesson.stem).resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    start = time.perf_counter()
+    status, error = "ok", None
+    try:
+        parameters, dropped = run_parameters(
+            lesson, notebook, quick=quick, OUT_DIR=str(out_dir), DATA_SOURCE=source, DEVICE=device
+        )
+        if dropped:
+            print(
+                f"  note: {notebook.name} has no parameter(s) {', '.join(dropped)}; "
+                "update tools/lessons.py or the notebook's parameters cell"
+            )
+        execute(notebook, out_dir, parameters, timeout=timeout)
+    except Exception as err:  # noqa: BLE001 - any failure is reported and the course goes on
+        status, error = "failed", error_summary(err)
+    seconds = round(time.perf_counter() - start, 1)
+    metrics, metrics_error = _read_metrics(out_dir)
+    if metrics_error and status == "ok":
+        status, error = "failed", metrics_error
+    executed = out_dir / notebook.name
+    return Result(
+        lesson=lesson.stem,
+        title=lesson.title,
+        status=status,
+        seconds=seconds,
+        metrics=metrics,
+        figures=[p.relative_to(runs_dir.resolve()).as_posix() for p in _figures(out_dir)],
+        notebook=executed.relative_to(runs_dir.resolve()).as_posix() if executed.exists() else None,
+        error=error,
+    )
+
+
+def _figures(out_dir: Path) -> list[Path]:
+    """PNG files, samples and losses first (the ones a reader looks for)."""
+    first = {"samples.png": 0, "losses.png": 1}
+    return sorted(out_dir.rglob("*.png"), key=lambda p: (first.get(p.name, 2), p.as_posix()))
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _split_metrics(metrics: dict) -> tuple[str, str]:
+    losses = {k: v for k, v in metrics.items() if "loss" in k}
+    others = {k: v for k, v in metrics.items() if "loss" not in k}
+    show = lambda d: " ".join(f"{k}={_number(v)}" for k, v in sorted(d.items()))  # noqa: E731
+    return show(losses), show(others)
+
+
+def table(results: list[Result]) -> str:
+    """A plain-text table of the results, one row per lesson."""
+    rows = [("lesson", "status", "seconds", "final losses", "metrics or error")]
+    for r in results:
+        losses, others = _split_metrics(r.metrics)
+        rows.append(
+            (
+                r.lesson,
+                r.status,
+                f"{r.seconds:.1f}",
+                losses or "-",
+                (others or "-") if r.status == "ok" else (r.error or ""),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def write_index(results: list[Result], runs_dir: Path) -> Path:
+    """runs/index.html: each lesson's status, metrics and figures (image paths are relative)."""
+    e = html.escape
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>GAN course run</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "img{max-width:48%;margin:4px;border:1px solid #ddd;vertical-align:top}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+        ".ok{color:#176f2c}.failed{color:#b00020}</style></head><body>",
+        "<h1>GAN course run</h1>",
+        "<table><tr><th>lesson</th><th>status</th><th>seconds</th></tr>",
+    ]
+    for r in results:
+        parts.append(
+            f'<tr><td><a href="#{e(r.lesson)}">{e(r.lesson)}</a></td>'
+            f'<td class="{e(r.status)}">{e(r.status)}</td><td>{r.seconds:.1f}</td></tr>'
+        )
+    parts.append("</table>")
+    for r in results:
+        parts.append(f'<h2 id="{e(r.lesson)}">{e(r.lesson)}: {e(r.title)}</h2>')
+        parts.append(
+            f'<p class="{e(r.status)}">{e(r.status)} in {r.seconds:.1f} s'
+            + (f": {e(r.error)}" if r.error else "")
+            + "</p>"
+        )
+        if r.notebook:
+            parts.append(f'<p>executed notebook: <a href="{e(r.notebook)}">{e(r.notebook)}</a></p>')
+        if r.metrics:
+            parts.append(
+                "<table>"
+                + "".join(
+                    f"<tr><td>{e(str(k))}</td><td>{e(_number(v))}</td></tr>"
+                    for k, v in sorted(r.metrics.items())
+                )
+                + "</table>"
+            )
+        for fig in r.figures:
+            parts.append(
+                f'<a href="{e(fig)}"><img src="{e(fig)}" alt="{e(fig)}" title="{e(fig)}"></a>'
+            )
+    parts.append("</body></html>")
+    path = runs_dir / "index.html"
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def _merge(previous: Path, results: list[Result], order: list[str]) -> list[Result]:
+    """Keep earlier entries of lessons not run this time (``--only``), in course order."""
+    merged = {r.lesson: r for r in results}
+    if previous.exists():
+        try:
+            for entry in json.loads(previous.read_text()):
+                if entry.get("lesson") in order and entry["lesson"] not in merged:
+                    merged[entry["lesson"]] = Result(**entry)
+        except (json.JSONDecodeError, TypeError, KeyError):
+            pass  # an unreadable old summary is simply replaced
+    return sorted(merged.values(), key=lambda r: order.index(r.lesson) if r.lesson in order else 99)
+
+
+def run_course(
+    lessons: list[Lesson], notebooks_dir: Path, runs_dir: Path, *, quick: bool = True, **options
+) -> list[Result]:
+    """Run ``lessons`` from ``notebooks_dir``; print progress; write summary.json and index.html."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for lesson in lessons:
+        print(f"running {lesson.stem} ...", flush=True)
+        result = run_lesson(
+            lesson, notebooks_dir / lesson.filename, runs_dir, quick=quick, **options
+        )
+        if result.status == "ok" and quick and result.seconds > lesson.budget_s:
+            print(
+                f"  note: over its {lesson.budget_s:.0f} s quick budget: lower its quick "
+                "parameters in tools/lessons.py"
+            )
+        print(
+            f"  {result.status} in {result.seconds:.1f} s"
+            + (f": {result.error}" if result.error else ""),
+            flush=True,
+        )
+        results.append(result)
+    summary = runs_dir / "summary.json"
+    everything = _merge(
+        summary,
+        results,
+        [lesson.stem for lesson in LESSONS]
+        + [lesson.stem for lesson in lessons if lesson not in LESSONS],
+    )
+    summary.write_text(json.dumps([asdict(r) for r in everything], indent=2) + "\n")
+    write_index(everything, runs_dir)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--exercises",
+        action="store_true",
+        help="run the learner's notebooks (notebooks/) instead of solutions/",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="full-length lessons: the notebooks' own defaults, not the quick ones",
+    )
+    parser.add_argument(
+        "--source",
+        default="offline",
+        choices=["offline", "auto", "download"],
+        help="DATA_SOURCE for every lesson (default offline: no network)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="DEVICE for every lesson (default: the notebook's, the best available)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="LESSON",
+        help="run only this lesson (number or stem); may be repeated",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds any one cell may take (default: no limit)",
+    )
+    parser.add_argument("--solutions-dir", type=Path, default=ROOT / "solutions")
+    parser.add_argument("--notebooks-dir", type=Path, default=ROOT / "notebooks")
+    parser.add_argument("--runs-dir", type=Path, default=ROOT / "runs")
+    args = parser.parse_args(argv)
+
+    folder = args.notebooks_dir if args.exercises else args.solutions_dir
+    for stray in unlisted(folder):
+        print(
+            f"warning: {stray} is not listed in tools/lessons.py: add a Lesson entry "
+            "(stem, title, dataset, quick parameters) to run it"
+        )
+    lessons = existing(folder)
+    if args.only:
+        try:
+            wanted = [find(key) for key in args.only]
+        except KeyError as err:
+            print(f"error: {err.args[0]}", file=sys.stderr)
+            return 2
+        missing = [lesson for lesson in wanted if lesson not in lessons]
+        if missing:
+            print(
+                "error: not written yet: " + ", ".join(str(folder / m.filename) for m in missing),
+                file=sys.stderr,
+            )
+            return 2
+        lessons = [lesson for lesson in lessons if lesson in wanted]
+    if not lessons:
+        print(
+            f"No lesson notebooks in {folder} yet (expected files like "
+            f"{LESSONS[0].filename}); nothing to run."
+        )
+        return 0
+
+    results = run_course(
+        lessons,
+        folder,
+        args.runs_dir,
+        quick=not args.full,
+        source=args.source,
+        device=args.device,
+        timeout=args.timeout,
+    )
+    print()
+    print(table(results))
+    print(f"\nsummary: {args.runs_dir / 'summary.json'}   figures: {args.runs_dir / 'index.html'}")
+    failed = [r.lesson for r in results if r.status != "ok"]
+    if failed:
+        print(f"{len(failed)} lesson(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
