@@ -76,13 +76,13 @@ LESSONS: tuple[Lesson, ...] = (
         "01_mlp_gan_mnist",
         "MLP GAN on MNIST",
         "mnist",
-        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64},
+        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64, "N_EVAL": 500},
     ),
     Lesson(
         "02_batch_norm",
         "Batch normalization",
         "mnist",
-        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64},
+        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64, "N_EVAL": 500},
         validator="nbval",
     ),
     Lesson(

@@ -1,0 +1,259 @@
+"""Checkers for lesson 00, the GAN game: the losses, their gradients and the optimal D.
+
+Each checker calls the learner's function on fixed inputs and compares it with the reference; a
+wrong answer is matched against the usual mistakes so the hint can name the one made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import CheckFailed, call, expect_close, expect_tensor, passed, seeded
+
+__all__ = [
+    "discriminator_loss",
+    "minimax_generator_loss",
+    "non_saturating_generator_loss",
+    "logit_gradient",
+    "optimal_discriminator",
+]
+
+
+_STABLE = "use F.binary_cross_entropy_with_logits (numerically stable), not log(sigmoid(x))"
+
+
+def _bce(logits: Tensor, label: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def _logits(n: int = 16, seed: int = 0, scale: float = 2.0) -> Tensor:
+    with seeded(seed):
+        return scale * torch.randn(n, 1)
+
+
+def _same(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-4)
+
+
+def _scalar(value: object, what: str, hint: str) -> Tensor:
+    loss = expect_tensor(value, what, hint=hint)
+    if loss.numel() != 1:
+        raise CheckFailed(
+            what,
+            expected="one number (a 0-d tensor)",
+            found=f"shape {tuple(loss.shape)}",
+            hint="average over the batch: F.binary_cross_entropy_with_logits does it for you",
+        )
+    return loss.reshape(())
+
+
+def _connected(loss: Tensor, what: str) -> None:
+    if not loss.requires_grad:
+        raise CheckFailed(
+            what,
+            expected="a loss with gradients flowing back to the logits",
+            found="a loss cut off from its inputs (no grad_fn)",
+            hint="compute it with torch operations on the logits: no .item(), .detach() or numpy",
+        )
+
+
+def _diagnose(
+    found: Tensor, expected: Tensor, mistakes: dict[str, Tensor], what: str, hint: str
+) -> None:
+    """Raise with the hint of the first known mistake that ``found`` matches."""
+    if _same(found, expected):
+        return
+    for mistake_hint, value in mistakes.items():
+        if _same(found, value):
+            expect_close(found, expected, what, hint=mistake_hint)
+    expect_close(found, expected, what, hint=hint)
+
+
+def discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """``fn(real_logits, fake_logits)``: BCE with real labelled 1 and fake labelled 0, summed."""
+    what = "discriminator loss"
+    real, fake = _logits(seed=1), _logits(seed=2) - 1.0
+    real.requires_grad_(True)
+    fake.requires_grad_(True)
+    loss = _scalar(call(fn, real, fake, what=what), what, "return the loss, a tensor")
+    expected = _bce(real, 1.0) + _bce(fake, 0.0)
+    d = real.detach(), fake.detach()
+    mistakes = {
+        "the labels are the wrong way round: real images are labelled 1, fakes 0": _bce(d[0], 0.0)
+        + _bce(d[1], 1.0),
+        "the inputs are logits: the loss applies the sigmoid itself, do not apply it first": F.binary_cross_entropy(
+            torch.sigmoid(torch.sigmoid(d[0])), torch.ones_like(d[0])
+        )
+        + F.binary_cross_entropy(torch.sigmoid(torch.sigmoid(d[1])), torch.zeros_like(d[1])),
+        "add the two losses (real + fake) rather than averaging them": (
+            _bce(d[0], 1.0) + _bce(d[1], 0.0)
+        )
+        / 2,
+        "the loss on the fake logits is missing": _bce(d[0], 1.0),
+        "the loss on the real logits is missing": _bce(d[1], 0.0),
+    }
+    _diagnose(
+        loss.detach(), expected.detach(), mistakes, what, "loss = BCE(real, 1) + BCE(fake, 0)"
+    )
+    _connected(loss, what)
+    call(loss.backward, what=what)
+    if real.grad is None or fake.grad is None:
+        raise CheckFailed(
+            what,
+            expected="gradients flowing back to both the real and the fake logits",
+            found="no gradient for "
+            + ("the real logits" if real.grad is None else "the fake logits"),
+            hint="compute the loss with torch operations on the inputs, without .detach()",
+        )
+    # Very confident logits: a naive log(sigmoid(x)) gives log(0) = -inf here.
+    extreme = torch.tensor([[40.0], [-40.0]])
+    big = _scalar(
+        call(fn, extreme, -extreme, what=what), what + " on confident logits (+-40)", _STABLE
+    )
+    expect_close(
+        big,
+        _bce(extreme, 1.0) + _bce(-extreme, 0.0),
+        what + " on confident logits (+-40)",
+        hint=_STABLE,
+    )
+    passed(what, f"BCE(real, 1) + BCE(fake, 0) = {loss.item():.4f}, stable for large logits")
+
+
+def _generator_loss(fn: Callable[[Tensor], Tensor], what: str, kind: str) -> Tensor:
+    fake = _logits(seed=3) - 1.0
+    fake.requires_grad_(True)
+    loss = _scalar(call(fn, fake, what=what), what, "return the loss, a tensor")
+    d = fake.detach()
+    minimax = -_bce(d, 0.0)  # mean log(1 - D(G(z)))
+    non_saturating = _bce(d, 1.0)  # mean -log D(G(z))
+    expected = minimax if kind == "minimax" else non_saturating
+    other = non_saturating if kind == "minimax" else minimax
+    other_name = "non-saturating" if kind == "minimax" else "minimax"
+    mistakes = {
+        f"this is the {other_name} loss; the {kind} one is the other": other,
+        "the sign is flipped: the generator minimises this loss": -expected,
+        "the inputs are logits: apply the sigmoid once (or use the *_with_logits loss)": (
+            torch.log1p(-torch.sigmoid(torch.sigmoid(d))).mean()
+            if kind == "minimax"
+            else -torch.log(torch.sigmoid(torch.sigmoid(d))).mean()
+        ),
+    }
+    formula = "mean of log(1 - D(G(z)))" if kind == "minimax" else "mean of -log D(G(z))"
+    _diagnose(loss.detach(), expected, mistakes, what, formula)
+    _connected(loss, what)
+    call(loss.backward, what=what)
+    if fake.grad is None or not fake.grad.abs().sum() > 0:
+        raise CheckFailed(
+            what,
+            expected="a gradient flowing back to the logits",
+            found="none",
+            hint="compute the loss with torch operations, without .detach()",
+        )
+    extreme = torch.tensor([[40.0], [-40.0]])
+    big = _scalar(call(fn, extreme, what=what), what + " on confident logits (+-40)", _STABLE)
+    ref = -_bce(extreme, 0.0) if kind == "minimax" else _bce(extreme, 1.0)
+    expect_close(
+        big,
+        ref,
+        what + " on confident logits (+-40)",
+        hint=_STABLE,
+    )
+    return loss
+
+
+def minimax_generator_loss(fn: Callable[[Tensor], Tensor]) -> None:
+    """``fn(fake_logits)``: the mean of log(1 - D(G(z))), which the generator minimises."""
+    loss = _generator_loss(fn, "minimax generator loss", "minimax")
+    passed("minimax generator loss", f"mean log(1 - D(G(z))) = {loss.item():.4f}")
+
+
+def non_saturating_generator_loss(fn: Callable[[Tensor], Tensor]) -> None:
+    """``fn(fake_logits)``: the mean of -log D(G(z)) (BCE with the labels flipped to 1)."""
+    loss = _generator_loss(fn, "non-saturating generator loss", "non-saturating")
+    passed("non-saturating generator loss", f"mean -log D(G(z)) = {loss.item():.4f}")
+
+
+def _as_float(value: object, what: str) -> float:
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise CheckFailed(
+                what, expected="one number", found=f"a tensor of shape {tuple(value.shape)}"
+            )
+        return float(value.item())
+    if isinstance(value, int | float | np.floating):
+        return float(value)
+    raise CheckFailed(
+        what,
+        expected="a number (float)",
+        found="None" if value is None else type(value).__name__,
+        hint="return logit.grad.item()" if value is None else "",
+    )
+
+
+def logit_gradient(fn: Callable[[Callable[[Tensor], Tensor], float], float]) -> None:
+    """``fn(loss_fn, d_value)``: d loss / d logit for one fake sample that D scores ``d_value``."""
+    what = "gradient of a generator loss"
+
+    def minimax(logits: Tensor) -> Tensor:
+        return -_bce(logits, 0.0)
+
+    def non_saturating(logits: Tensor) -> Tensor:
+        return _bce(logits, 1.0)
+
+    def square(logits: Tensor) -> Tensor:
+        return (logits**2).mean()
+
+    cases = [
+        (minimax, 0.1, -0.1, "minimax"),
+        (minimax, 0.9, -0.9, "minimax"),
+        (non_saturating, 0.1, -0.9, "non-saturating"),
+        (non_saturating, 0.75, -0.25, "non-saturating"),
+        (square, 0.8, 2 * float(np.log(0.8 / 0.2)), "logit**2"),
+    ]
+    for loss_fn, d_value, expected, name in cases:
+        found = _as_float(call(fn, loss_fn, d_value, what=what), what)
+        case = f"{what} ({name} loss at D(G(z)) = {d_value})"
+        if name == "minimax" and abs(found - (-1.0 / (1.0 - d_value))) < 1e-4:
+            hint = "differentiate with respect to the logit, not the probability D: logit = log(D / (1 - D))"
+        elif abs(found + expected) < 1e-4 and expected != 0:
+            hint = "the sign is flipped: return the gradient itself, not the step direction"
+        else:
+            hint = "logit = torch.logit(torch.tensor(d)).requires_grad_(); loss_fn(logit.reshape(1, 1)).backward()"
+        expect_close(found, expected, case, atol=1e-4, hint=hint)
+    passed(what, "minimax -D, non-saturating -(1 - D), any loss works")
+
+
+def optimal_discriminator(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
+    """``fn(p_data, p_g)``: D*(x) = p_data / (p_data + p_g), elementwise."""
+    what = "optimal discriminator"
+    rng = np.random.default_rng(0)
+    p_data = rng.uniform(0.01, 2.0, size=50)
+    p_g = rng.uniform(0.01, 2.0, size=50)
+    p_g[:5] = p_data[:5]
+    found = call(fn, p_data.copy(), p_g.copy(), what=what)
+    if found is None:
+        raise CheckFailed(
+            what, expected="an array of D*(x) values", found="None", hint="did you forget `return`?"
+        )
+    found_t = torch.as_tensor(np.asarray(found, dtype=np.float64))
+    expected = torch.as_tensor(p_data / (p_data + p_g))
+    if tuple(found_t.shape) != tuple(expected.shape):
+        raise CheckFailed(
+            what,
+            expected=f"one value per point, shape {tuple(expected.shape)}",
+            found=f"shape {tuple(found_t.shape)}",
+            hint="work elementwise: p_data / (p_data + p_g)",
+        )
+    if _same(found_t, torch.as_tensor(p_g / (p_data + p_g))):
+        hint = "that is 1 - D*: D is the probability that x is REAL, so p_data goes on top"
+    elif _same(found_t, torch.as_tensor(p_data / p_g)):
+        hint = "that is the density ratio; D* = p_data / (p_data + p_g) lies between 0 and 1"
+    else:
+        hint = "D*(x) = p_data(x) / (p_data(x) + p_g(x))"
+    expect_close(found_t, expected, what, hint=hint)
+    passed(what, "D* = p_data / (p_data + p_g), 1/2 where the densities agree")

@@ -1,0 +1,586 @@
+"""Checkers for lesson 01, the MLP GAN on MNIST: D, G, the losses and one training step.
+
+The networks are checked by what they do: the shape and range of their output, the slope of the
+activation between two linear layers (read with forward hooks, so nn.LeakyReLU and F.leaky_relu
+both work), dropout, and gradients reaching every parameter. The training step is run on a tiny
+spy D and G that record every call, so the checker can recompute the gradients each optimizer
+should see and name the mistake when they differ.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
+
+__all__ = ["discriminator", "generator", "real_loss", "fake_loss", "train_step", "linear_trace"]
+
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def linear_trace(
+    module: nn.Module, x: Tensor, what: str
+) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+    """Run ``module(x)`` and return its output and (input, output) of each nn.Linear, in call order."""
+    records: list[tuple[Tensor, Tensor]] = []
+    hooks = [
+        m.register_forward_hook(
+            lambda _m, inp, out: records.append((inp[0].detach(), out.detach()))
+        )
+        for m in module.modules()
+        if isinstance(m, nn.Linear)
+    ]
+    try:
+        out = call(module, x, what=what)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out, records
+
+
+def _hidden_pairs(records: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
+    """(pre-activation of layer i, input of layer i + 1) for consecutive linear layers."""
+    pairs = []
+    for (_, pre), (post, _) in zip(records, records[1:], strict=False):
+        if pre.shape == post.shape:
+            pairs.append((pre, post))
+    return pairs
+
+
+def _check_leaky_relu(module: nn.Module, x: Tensor, what: str, slope: float = 0.2) -> None:
+    """Between linear layers (eval mode, no dropout) the activation must be LeakyReLU(slope)."""
+    module.eval()
+    with torch.no_grad():
+        _, records = linear_trace(module, x, what)
+    pairs = _hidden_pairs(records)
+    if len(pairs) < 1:
+        raise CheckFailed(
+            what,
+            expected="hidden layers built from nn.Linear, with an activation between them",
+            found=f"{len(records)} nn.Linear layer(s) ran",
+            hint="stack nn.Linear layers with nn.LeakyReLU(0.2) between them",
+        )
+    for i, (pre, post) in enumerate(pairs):
+        neg, pos = pre < -1e-3, pre > 1e-3
+        if not neg.any() or not pos.any():
+            continue
+        if not torch.allclose(post[pos], pre[pos], atol=1e-4, rtol=1e-3):
+            raise CheckFailed(
+                f"{what}: activation after linear layer {i + 1}",
+                expected="LeakyReLU: positive inputs pass through unchanged",
+                found="positive inputs changed (another activation, or a normalisation, in between?)",
+                hint="use nn.LeakyReLU(0.2) right after each hidden nn.Linear",
+            )
+        found = (post[neg] / pre[neg]).median().item()
+        if abs(found - slope) > 1e-3:
+            name = "ReLU (slope 0)" if abs(found) < 1e-6 else f"slope {found:.3g}"
+            raise CheckFailed(
+                f"{what}: activation after linear layer {i + 1}",
+                expected=f"LeakyReLU with negative slope {slope}",
+                found=name,
+                hint=f"nn.LeakyReLU({slope}): the default slope of nn.LeakyReLU is 0.01",
+            )
+
+
+def _check_gradients(module: nn.Module, out: Tensor, what: str) -> None:
+    module.zero_grad(set_to_none=True)
+    call(
+        out.float().pow(2).mean().backward,
+        what=what,
+        hint="keep the output connected to the layers",
+    )
+    missing = [
+        name
+        for name, p in module.named_parameters()
+        if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
+    ]
+    if missing:
+        raise CheckFailed(
+            what,
+            expected="gradients reaching every parameter",
+            found="no gradient for " + ", ".join(missing[:4]),
+            hint="use every layer in forward() and do not .detach() inside the network",
+        )
+
+
+def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
+    """The MLP discriminator: images (N, 1, 28, 28) -> one logit each, LeakyReLU(0.2), dropout."""
+    what = "discriminator"
+    D = build(cls_or_module, what=what, **kwargs)
+    with seeded(0):
+        x = torch.rand(64, *IMAGE_SHAPE) * 2 - 1
+        D.train()
+        out = expect_tensor(
+            call(D, x, what=what),
+            what + " output",
+            shape=(64, 1),
+            hint="end with nn.Linear(hidden, 1) and flatten the images first: x.view(len(x), -1)",
+        )
+        _check_gradients(D, out, what)
+        with torch.no_grad():
+            D.eval()
+            a, b = D(x), D(x)
+        if not torch.equal(a, b):
+            raise CheckFailed(
+                what + ": eval mode",
+                expected="the same output twice in eval mode",
+                found="different outputs",
+                hint="use nn.Dropout (a module), so D.eval() can switch it off",
+            )
+        _check_leaky_relu(D, x, what)
+        # Logits, not probabilities: scaled-up inputs push a linear output far outside (0, 1).
+        with torch.no_grad():
+            big = D.eval()(100 * x)
+        if big.min() >= 0 and big.max() <= 1:
+            raise CheckFailed(
+                what + " output",
+                expected="raw scores (logits), unbounded",
+                found="values that stay between 0 and 1: a sigmoid at the end",
+                hint="drop the final sigmoid: BCEWithLogitsLoss applies it, more stably",
+            )
+        # Dropout: a train-mode pass zeroes a share of the hidden units, an eval-mode pass none.
+        D.train()
+        with torch.no_grad():
+            _, records = linear_trace(D, x, what)
+        pairs = _hidden_pairs(records)
+        dropped = [
+            ((post == 0) & (pre > 1e-3)).float().sum() / (pre > 1e-3).float().sum()
+            for pre, post in pairs
+        ]
+        rate = max((r.item() for r in dropped), default=0.0)
+        if rate < 0.1 or rate > 0.6:
+            raise CheckFailed(
+                what + ": dropout",
+                expected="dropout (p = 0.3) after the hidden activations in train mode",
+                found=f"{rate:.0%} of the hidden units dropped",
+                hint="add nn.Dropout(0.3) after each hidden LeakyReLU",
+            )
+    D.train()
+    passed(what, f"(64, 1, 28, 28) -> (64, 1) logits, LeakyReLU(0.2), dropout ~{rate:.0%}")
+
+
+def generator(cls_or_module: Any, z_dim: int = 100, **kwargs: Any) -> None:
+    """The MLP generator: z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1] (Tanh)."""
+    what = "generator"
+    G = build(cls_or_module, what=what, **kwargs)
+    with seeded(0):
+        z = torch.randn(64, z_dim)
+        G.train()
+        out = expect_tensor(
+            call(G, z, what=what, hint=f"the generator takes z of shape (N, {z_dim})"),
+            what + " output",
+            shape=(64, *IMAGE_SHAPE),
+            hint="end with nn.Linear(hidden, 784) then reshape: x.view(-1, 1, 28, 28)",
+        )
+        _check_gradients(G, out, what)
+        _check_leaky_relu(G, z, what)
+        with torch.no_grad():
+            big = G.eval()(10 * z)
+    G.train()
+    if big.max() > 1 + 1e-5 or big.min() < -1 - 1e-5:
+        raise CheckFailed(
+            what + " output range",
+            expected="pixels in [-1, 1], like the scaled training images",
+            found=f"values from {big.min().item():.3g} to {big.max().item():.3g}",
+            hint="end with nn.Tanh()",
+        )
+    if big.min() > -0.5:
+        raise CheckFailed(
+            what + " output range",
+            expected="pixels in [-1, 1] (Tanh), reaching negative values",
+            found=f"values from {big.min().item():.3g} to {big.max().item():.3g}: a sigmoid?",
+            hint="end with nn.Tanh(), whose range [-1, 1] matches the scaled images",
+        )
+    passed(what, f"(64, {z_dim}) -> (64, 1, 28, 28), LeakyReLU(0.2), Tanh output in [-1, 1]")
+
+
+def _bce(logits: Tensor, label: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+
+def _loss_value(fn: Callable[..., Tensor], what: str, *args: Any, **kwargs: Any) -> Tensor:
+    loss = expect_tensor(call(fn, *args, what=what, **kwargs), what, hint="return the loss tensor")
+    if loss.numel() != 1:
+        raise CheckFailed(
+            what, expected="one number, the mean over the batch", found=f"shape {tuple(loss.shape)}"
+        )
+    return loss.reshape(())
+
+
+def _logits_batch(seed: int) -> Tensor:
+    with seeded(seed):
+        return 2 * torch.randn(32, 1)
+
+
+def _same(a: Tensor, b: Tensor) -> bool:
+    return torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-4)
+
+
+def _connected(loss: Tensor, what: str) -> None:
+    if not loss.requires_grad:
+        raise CheckFailed(
+            what,
+            expected="a gradient reaching the logits",
+            found="a loss cut off from its inputs (no grad_fn)",
+            hint="compute it with torch operations on the logits: no .item(), .detach() or numpy",
+        )
+
+
+def real_loss(fn: Callable[..., Tensor]) -> None:
+    """``fn(d_logits, smooth=False)``: BCE against label 1, or 0.9 with ``smooth=True``."""
+    what = "real loss"
+    logits = _logits_batch(11)
+    for smooth, label in ((False, 1.0), (True, 0.9)):
+        case = f"{what} (smooth={smooth})"
+        x = logits.clone().requires_grad_(True)
+        loss = _loss_value(fn, case, x, smooth=smooth)
+        expected = _bce(logits, label)
+        d = loss.detach()
+        if _same(d, _bce(logits, 0.0)):
+            hint = "real images get the label 1 (0.9 when smoothing)"
+        elif _same(d, _bce(torch.sigmoid(logits), label)):
+            hint = (
+                "the discriminator outputs logits: do not apply a sigmoid before BCEWithLogitsLoss"
+            )
+        elif smooth and _same(d, _bce(logits, 1.0)):
+            hint = "with smooth=True the labels are 0.9 instead of 1 (label smoothing)"
+        elif not smooth and _same(d, _bce(logits, 0.9)):
+            hint = "smooth only when smooth=True; otherwise the labels are 1"
+        elif _same(d, _bce(logits, label) * logits.numel()):
+            hint = "average over the batch (the default reduction='mean'), do not sum"
+        else:
+            hint = (
+                "labels = torch.ones_like(d_logits) * (0.9 if smooth else 1.0); BCEWithLogitsLoss"
+            )
+        expect_close(d, expected, case, hint=hint)
+        _connected(loss, case)
+        call(loss.backward, what=case)
+        if x.grad is None:
+            raise CheckFailed(
+                case,
+                expected="a gradient reaching the logits",
+                found="none",
+                hint="do not detach the logits",
+            )
+    passed(what, "BCE with label 1, or 0.9 when smoothing")
+
+
+def fake_loss(fn: Callable[[Tensor], Tensor]) -> None:
+    """``fn(d_logits)``: BCE against label 0."""
+    what = "fake loss"
+    logits = _logits_batch(12)
+    x = logits.clone().requires_grad_(True)
+    loss = _loss_value(fn, what, x)
+    d = loss.detach()
+    if _same(d, _bce(logits, 1.0)):
+        hint = "fake images get the label 0"
+    elif _same(d, _bce(torch.sigmoid(logits), 0.0)):
+        hint = "the discriminator outputs logits: do not apply a sigmoid before BCEWithLogitsLoss"
+    else:
+        hint = "labels = torch.zeros_like(d_logits); BCEWithLogitsLoss"
+    expect_close(d, _bce(logits, 0.0), what, hint=hint)
+    _connected(loss, what)
+    call(loss.backward, what=what)
+    if x.grad is None:
+        raise CheckFailed(
+            what,
+            expected="a gradient reaching the logits",
+            found="none",
+            hint="do not detach the logits",
+        )
+    passed(what, "BCE with label 0")
+
+
+# --- the training step ------------------------------------------------------------------------
+
+_TINY = (1, 4, 4)
+_TINY_Z = 3
+
+
+class _Recorder:
+    """Shared log of one training step: which network ran on what, and when each optimizer stepped."""
+
+    def __init__(self) -> None:
+        self.phase = "d"
+        self.d_calls: list[tuple[str, Tensor, Tensor]] = []  # (phase, input, output)
+        self.g_calls: list[tuple[str, Tensor, Tensor]] = []
+        self.steps: list[str] = []
+        self.errors: list[CheckFailed] = []
+        self.expected: dict[str, float] = {}
+        self.g_grads: list[Tensor] = []  # G's gradients when the step began
+
+
+class _SpyD(nn.Module):
+    def __init__(self, recorder: _Recorder | None = None) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+        self.recorder = recorder
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.net(x)
+        if self.recorder is not None:
+            self.recorder.d_calls.append((self.recorder.phase, x.detach().clone(), out))
+        return out
+
+
+class _SpyG(nn.Module):
+    def __init__(self, recorder: _Recorder | None = None) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(_TINY_Z, 8), nn.LeakyReLU(0.2), nn.Linear(8, 16), nn.Tanh()
+        )
+        self.recorder = recorder
+
+    def forward(self, z: Tensor) -> Tensor:
+        out = self.net(z).view(-1, *_TINY)
+        if self.recorder is not None:
+            self.recorder.g_calls.append(
+                (self.recorder.phase, z.detach().clone(), out.detach().clone())
+            )
+        return out
+
+
+def _grads(module: nn.Module) -> list[Tensor]:
+    return [
+        torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
+        for p in module.parameters()
+    ]
+
+
+def _reference_grads(module: nn.Module, loss: Tensor) -> list[Tensor]:
+    return list(
+        torch.autograd.grad(loss, list(module.parameters()), allow_unused=True, retain_graph=True)
+    )
+
+
+def _close_grads(a: list[Tensor], b: list[Tensor | None]) -> bool:
+    return all(
+        torch.allclose(x, torch.zeros_like(x) if y is None else y, atol=1e-6, rtol=1e-4)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+class _SpyOptimizer(torch.optim.SGD):
+    """SGD that checks, just before each step, the gradients the learner's code left behind."""
+
+    def __init__(
+        self, params, *, name: str, recorder: _Recorder, D: _SpyD, G: _SpyG, real: Tensor
+    ) -> None:
+        super().__init__(params, lr=0.05)
+        self.name, self.recorder, self.D, self.G, self.real = name, recorder, D, G, real
+
+    def step(self, closure=None):  # noqa: ANN001 - the torch signature
+        rec = self.recorder
+        rec.steps.append(self.name)
+        try:
+            self._check_d() if self.name == "d" else self._check_g()
+        except CheckFailed as failure:
+            rec.errors.append(failure)
+        if self.name == "d":
+            rec.phase = "g"
+        return super().step(closure)
+
+    def _fresh(self) -> tuple[_SpyD, _SpyG]:
+        D, G = _SpyD(), _SpyG()
+        D.load_state_dict(self.D.state_dict())
+        G.load_state_dict(self.G.state_dict())
+        return D, G
+
+    def _check_d(self) -> None:
+        rec, what = self.recorder, "train_step: discriminator step"
+        if rec.steps.count("d") > 1 or "g" in rec.steps:
+            raise CheckFailed(
+                what,
+                expected="one d_optimizer.step(), before the generator step",
+                found="order of steps: " + " -> ".join(rec.steps),
+                hint="first update D (real and fake), then G; call each optimizer's step() once",
+            )
+        if not _close_grads(_grads(self.G), rec.g_grads):
+            raise CheckFailed(
+                what,
+                expected="no gradients in the generator during the D step",
+                found="the D loss sent gradients into G",
+                hint="detach the fakes for the D step: D(fake_images.detach())",
+            )
+        calls = [(x, out) for phase, x, out in rec.d_calls if phase == "d"]
+        real = [out for x, out in calls if x.shape == self.real.shape and torch.equal(x, self.real)]
+        fake = [
+            x for x, _ in calls if not (x.shape == self.real.shape and torch.equal(x, self.real))
+        ]
+        if not real or not fake:
+            raise CheckFailed(
+                what,
+                expected="D run on the real batch and, separately, on generated images",
+                found=f"D ran {len(calls)} time(s): {'no real batch' if not real else 'no fakes'}",
+                hint="d_real = D(real_images); d_fake = D(G(z).detach())",
+            )
+        D, _ = self._fresh()
+        real_logits, fake_logits = D(self.real), D(torch.cat(fake))
+        found = _grads(self.D)
+        expected_loss = _bce(real_logits, 0.9) + _bce(fake_logits, 0.0)
+        rec.expected["d_loss"] = expected_loss.item()
+        if _close_grads(found, _reference_grads(D, expected_loss)):
+            return
+        no_smooth = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+        flipped = _bce(real_logits, 0.0) + _bce(fake_logits, 1.0)
+        if _close_grads(found, _reference_grads(D, no_smooth)):
+            hint = "smooth the real labels in the D step: real_loss(d_real, smooth=True)"
+        elif _close_grads(found, _reference_grads(D, flipped)):
+            hint = "in the D step real images are labelled real (1) and fakes fake (0)"
+        elif all(g.abs().sum() == 0 for g in found):
+            hint = (
+                "call d_loss.backward() before d_optimizer.step() (and zero_grad before backward)"
+            )
+        else:
+            hint = (
+                "call d_optimizer.zero_grad() before d_loss.backward(): gradients add up otherwise"
+            )
+        raise CheckFailed(
+            what,
+            expected="D's gradients of real_loss(D(real), smooth=True) + fake_loss(D(fake.detach()))",
+            found="different gradients at d_optimizer.step()",
+            hint=hint,
+        )
+
+    def _check_g(self) -> None:
+        rec, what = self.recorder, "train_step: generator step"
+        if "d" not in rec.steps or rec.steps.count("g") > 1:
+            raise CheckFailed(
+                what,
+                expected="the D step first, then one g_optimizer.step()",
+                found="order of steps: " + " -> ".join(rec.steps),
+                hint="update D first (d_optimizer.step()), then G (g_optimizer.step())",
+            )
+        calls = [(x, out) for phase, x, out in rec.d_calls if phase == "g"]
+        if not calls:
+            raise CheckFailed(
+                what,
+                expected="D scoring the generated images again after the D step",
+                found="no call of D in the generator step",
+                hint="g_loss = real_loss(D(fake_images)): G learns through D's verdict",
+            )
+        x, _ = calls[-1]
+        z = next(
+            (
+                gz
+                for _, gz, gout in reversed(rec.g_calls)
+                if gout.shape == x.shape and torch.equal(gout, x)
+            ),
+            None,
+        )
+        if z is None:
+            raise CheckFailed(
+                what,
+                expected="D scoring images that G generated",
+                found="D was called on something else in the G step",
+                hint="g_loss = real_loss(D(fake_images)) with fake_images = G(z)",
+            )
+        D, G = self._fresh()
+        logits = D(G(z))
+        expected_loss = _bce(logits, 1.0)
+        rec.expected["g_loss"] = expected_loss.item()
+        found = _grads(self.G)
+        if _close_grads(found, _reference_grads(G, expected_loss)):
+            return
+        if _close_grads(found, _reference_grads(G, _bce(logits, 0.0))):
+            hint = "flip the labels for G: its fakes should be called real, g_loss = real_loss(D(fake))"
+        elif _close_grads(found, _reference_grads(G, _bce(logits, 0.9))):
+            hint = "no label smoothing in the G step: g_loss = real_loss(D(fake)) with smooth=False"
+        elif all(g.abs().sum() == 0 for g in found):
+            hint = "call g_loss.backward() before g_optimizer.step()"
+        else:
+            hint = (
+                "call g_optimizer.zero_grad() before g_loss.backward(): gradients add up otherwise"
+            )
+        raise CheckFailed(
+            what,
+            expected="G's gradients of real_loss(D(G(z))) (labels flipped to 1, no smoothing)",
+            found="different gradients at g_optimizer.step()",
+            hint=hint,
+        )
+
+
+def train_step(fn: Callable[..., Any]) -> None:
+    """``fn(D, G, d_optimizer, g_optimizer, real_images, z_dim)`` -> dict of floats.
+
+    Runs three steps on a tiny spy GAN and checks, at each optimizer step, that the gradients are
+    exactly those of the right loss: fakes detached in the D step, labels flipped in the G step,
+    gradients zeroed, D updated before G, and D left alone by the G step.
+    """
+    what = "train_step"
+    with seeded(0):
+        rec = _Recorder()
+        D, G = _SpyD(rec), _SpyG(rec)
+        real = torch.rand(8, *_TINY) * 2 - 1
+        d_opt = _SpyOptimizer(D.parameters(), name="d", recorder=rec, D=D, G=G, real=real)
+        g_opt = _SpyOptimizer(G.parameters(), name="g", recorder=rec, D=D, G=G, real=real)
+        for _ in range(3):
+            rec.phase, rec.steps, rec.d_calls, rec.g_calls, rec.expected = "d", [], [], [], {}
+            rec.g_grads = _grads(G)
+            d_before = copy.deepcopy(D.state_dict())
+            try:
+                result = call(fn, D, G, d_opt, g_opt, real, _TINY_Z, what=what)
+            except CheckFailed as failure:
+                if "inplace operation" in failure.found:
+                    failure = CheckFailed(
+                        what,
+                        expected=failure.expected,
+                        found=failure.found,
+                        hint="D's verdict from before d_optimizer.step() was reused in the G step: "
+                        "score the fakes with D again after the D step",
+                    )
+                raise failure from None
+            if rec.errors:
+                raise rec.errors[0]
+            if rec.steps != ["d", "g"]:
+                raise CheckFailed(
+                    what,
+                    expected="d_optimizer.step() then g_optimizer.step(), once each",
+                    found="steps: " + (" -> ".join(rec.steps) or "none"),
+                    hint="each call of train_step updates D once, then G once",
+                )
+            if all(
+                torch.equal(a, b)
+                for a, b in zip(d_before.values(), D.state_dict().values(), strict=True)
+            ):
+                raise CheckFailed(
+                    what,
+                    expected="D's weights to change",
+                    found="D unchanged",
+                    hint="call d_optimizer.step()",
+                )
+            if not isinstance(result, dict) or not {"d_loss", "g_loss"} <= set(result):
+                raise CheckFailed(
+                    what + " result",
+                    expected="a dict with d_loss, g_loss, d_real and d_fake",
+                    found="None" if result is None else type(result).__name__,
+                    hint="keep the `return {...}` line at the end of the function",
+                )
+            for key in ("d_loss", "g_loss"):
+                value = result[key]
+                if isinstance(value, Tensor):
+                    value = value.detach()
+                if not isinstance(value, int | float) and not (
+                    isinstance(value, Tensor) and value.numel() == 1
+                ):
+                    raise CheckFailed(
+                        f"{what} result[{key!r}]",
+                        expected="a number (use loss.item())",
+                        found=type(value).__name__,
+                    )
+                expect_close(
+                    float(value),
+                    rec.expected[key],
+                    f"{what} result[{key!r}]",
+                    atol=1e-5,
+                    hint=f"return the {key} you stepped with",
+                )
+    passed(
+        what, "D step on real + detached fakes (smoothed labels), then G step with flipped labels"
+    )
