@@ -24,7 +24,7 @@ CONFIG_FILE = "config.json"
 MODELS = ("mlp", "dcgan", "cyclegan")
 # Per-model defaults: batch size (CycleGAN trains on single images), latent size, width.
 DEFAULTS = {
-    "mlp": {"batch_size": 64, "z_dim": 100, "width": 32},
+    "mlp": {"batch_size": 64, "z_dim": 100, "width": 128},
     "dcgan": {"batch_size": 64, "z_dim": 100, "width": 64},
     "cyclegan": {"batch_size": 1, "z_dim": 0, "width": 64},
 }
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--z-dim", type=_positive_int, help="latent size of mlp/dcgan (default 100)")
     t.add_argument(
-        "--width", type=_positive_int, help="network width (default: mlp 32, dcgan 64, cyclegan 64)"
+        "--width", type=_positive_int, help="network width (default: mlp 128, dcgan 64, cyclegan 64)"
     )
     t.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
     t.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 on CUDA)")
