@@ -89,7 +89,7 @@ LESSONS: tuple[Lesson, ...] = (
         "03_dcgan_svhn",
         "DCGAN on SVHN",
         "svhn",
-        {"EPOCHS": 1, "STEPS": 40, "BATCH_SIZE": 32, "EXPERIMENT_STEPS": 20, "N_EVAL": 200},
+        {"EPOCHS": 1, "STEPS": 60, "BATCH_SIZE": 32, "EXPERIMENT_STEPS": 30, "N_EVAL": 200},
         budget_s=90.0,
     ),
     Lesson(
@@ -103,7 +103,7 @@ LESSONS: tuple[Lesson, ...] = (
         "05_face_generation_project",
         "Face-generation project",
         "celeba",
-        {"EPOCHS": 1, "STEPS": 60, "BATCH_SIZE": 32, "IMAGE_SIZE": 32, "N_EVAL": 500},
+        {"EPOCHS": 1, "STEPS": 150, "BATCH_SIZE": 32, "IMAGE_SIZE": 32, "N_EVAL": 500},
         budget_s=90.0,
     ),
 )

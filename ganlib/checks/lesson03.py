@@ -1,0 +1,546 @@
+"""Checkers for lesson 03, DCGAN on SVHN.
+
+Besides the lesson's checks, this module holds the few probes the convolutional lessons share
+(04 and 05 import them): run a network once and record which layers ran in which order, find the
+last layer, and make sure every parameter gets a gradient.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganlib.checks import CheckFailed, build, call, expect_tensor, passed, seeded
+
+__all__ = [
+    "conv_output_size",
+    "deconv_output_size",
+    "conv_block",
+    "deconv_block",
+    "discriminator",
+    "generator",
+    "weights_init",
+]
+
+LEAKY_SLOPE = 0.2
+INIT_STD = 0.02
+_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm)
+
+
+# --------------------------------------------------------------------------- shared probes
+@dataclass
+class Step:
+    """One leaf module that ran during a forward pass, with what went in and came out."""
+
+    name: str
+    module: nn.Module
+    input: Any
+    output: Any
+
+
+def trace(
+    net: nn.Module, *inputs: torch.Tensor, what: str, hint: str = ""
+) -> tuple[Any, list[Step]]:
+    """Run ``net`` once and return its output and the leaf modules in the order they ran."""
+    steps: list[Step] = []
+    handles = []
+    for name, module in net.named_modules():
+        if not list(module.children()):
+            hook = _recorder(steps, name)
+            handles.append(module.register_forward_hook(hook))
+    try:
+        out = call(net, *inputs, what=what, hint=hint)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return out, steps
+
+
+def _recorder(steps: list[Step], name: str) -> Callable[..., None]:
+    def hook(module: nn.Module, args: tuple, output: Any) -> None:
+        # copies, because an in-place activation (inplace=True) would overwrite what we saw
+        steps.append(Step(name, module, _copy(args[0] if args else None), _copy(output)))
+
+    return hook
+
+
+def _copy(value: Any) -> Any:
+    return value.detach().clone() if isinstance(value, torch.Tensor) else value
+
+
+def layers(steps: list[Step], kinds: tuple[type, ...] = _LAYERS) -> list[Step]:
+    """The steps whose module is one of ``kinds`` (by default the learnable layers)."""
+    return [s for s in steps if isinstance(s.module, kinds)]
+
+
+def scaled_copy(net: nn.Module, steps: list[Step], factor: float, what: str) -> nn.Module:
+    """A copy of ``net`` whose last learnable layer is ``factor`` times larger.
+
+    Blowing up the last layer shows what the network does to large values: a final Tanh keeps
+    them in [-1, 1], a Sigmoid keeps them in [0, 1], a plain logit lets them through.
+    """
+    last = layers(steps)
+    if not last:
+        raise CheckFailed(
+            what,
+            expected="convolution (or linear) layers as nn.Module attributes",
+            found="no nn.Conv2d, nn.ConvTranspose2d or nn.Linear ran in forward",
+            hint="build the layers in __init__ (e.g. inside nn.Sequential) and use them in forward",
+        )
+    name = last[-1].name
+    twin = call(copy.deepcopy, net, what=what)
+    layer = twin.get_submodule(name)
+    with torch.no_grad():
+        layer.weight.mul_(factor)
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.mul_(factor)
+    return twin
+
+
+def expect_gradients(net: nn.Module, loss: torch.Tensor, what: str, *, hint: str = "") -> None:
+    """Backpropagate ``loss`` and check that every parameter of ``net`` received a gradient."""
+    net.zero_grad(set_to_none=True)
+    call(loss.backward, what=what)
+    missing = [n for n, p in net.named_parameters() if p.requires_grad and p.grad is None]
+    if missing:
+        raise CheckFailed(
+            what,
+            expected="a gradient for every parameter",
+            found=f"no gradient for {', '.join(missing[:4])}"
+            + (" ..." if len(missing) > 4 else ""),
+            hint=hint
+            or "every layer built in __init__ must be used in forward (no .detach() inside)",
+        )
+    net.zero_grad(set_to_none=True)
+
+
+def leaky_slope(before: torch.Tensor, after: torch.Tensor) -> float | None:
+    """The slope an elementwise activation applied to negative values (None if not elementwise)."""
+    if not isinstance(after, torch.Tensor) or before.shape != after.shape:
+        return None
+    before, after = before.detach(), after.detach()
+    positive = before > 1e-3
+    negative = before < -1e-3
+    if positive.sum() < 10 or negative.sum() < 10:
+        return None
+    if not torch.allclose(after[positive], before[positive], atol=1e-4, rtol=1e-3):
+        return None  # positive values changed: not a (leaky) ReLU straight after the layer
+    ratios = after[negative] / before[negative]
+    slope = ratios.median().item()
+    if not torch.allclose(ratios, torch.full_like(ratios, slope), atol=1e-3):
+        return None
+    return slope
+
+
+def _module(value: Any, what: str, hint: str) -> nn.Module:
+    if not isinstance(value, nn.Module):
+        raise CheckFailed(
+            what,
+            expected="an nn.Module (for example nn.Sequential(...))",
+            found="None" if value is None else type(value).__name__,
+            hint=hint,
+        )
+    return value
+
+
+def _int_result(value: Any, what: str) -> int | float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CheckFailed(
+            what,
+            expected="a number (the output size)",
+            found="None" if value is None else type(value).__name__,
+            hint="return the size, e.g. `return (size + 2 * padding - kernel_size) // stride + 1`",
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- output sizes
+def conv_output_size(fn: Callable[..., Any]) -> None:
+    """``fn(size, kernel_size, stride, padding)`` gives nn.Conv2d's output size."""
+    what = "conv_output_size"
+    cases = [(32, 4, 2, 1), (16, 4, 2, 1), (4, 4, 1, 0), (28, 3, 1, 0), (28, 5, 2, 2), (7, 3, 2, 0)]
+    for size, k, s, p in cases:
+        expected = torch.nn.Conv2d(1, 1, k, s, p)(torch.zeros(1, 1, size, size)).shape[-1]
+        found = _int_result(call(fn, size, k, s, p, what=what), what)
+        if found != expected:
+            hint = "divide with floor division (//), then add 1"
+            if math.isclose(found, (size + 2 * p - k) / s + 1):
+                hint = "the division must round down: use // instead of /"
+            elif found == (size - k) // s + 1:
+                hint = "the padding adds 2 * padding pixels (one band on each side)"
+            raise CheckFailed(
+                what,
+                expected=f"{expected} for size={size}, kernel_size={k}, stride={s}, padding={p}",
+                found=str(found),
+                hint=hint,
+            )
+    passed(what, "32 -> 16 -> 8 with kernel 4, stride 2, padding 1 (matches nn.Conv2d)")
+
+
+def deconv_output_size(fn: Callable[..., Any]) -> None:
+    """``fn(size, kernel_size, stride, padding, output_padding=0)`` matches nn.ConvTranspose2d."""
+    what = "deconv_output_size"
+    cases = [(4, 4, 2, 1, 0), (1, 4, 1, 0, 0), (2, 3, 2, 0, 0), (16, 4, 2, 1, 0), (7, 3, 2, 1, 1)]
+    for size, k, s, p, op in cases:
+        layer = torch.nn.ConvTranspose2d(1, 1, k, s, p, output_padding=op)
+        expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
+        if op:
+            found = call(fn, size, k, s, p, op, what=what)
+        else:
+            found = call(fn, size, k, s, p, what=what)
+        found = _int_result(found, what)
+        if found != expected:
+            hint = "a transposed convolution runs the size formula backwards: (size - 1) * stride - 2 * padding + kernel_size + output_padding"
+            if found == (size - 1) * s + k + op:
+                hint = "the padding removes 2 * padding pixels from the output"
+            raise CheckFailed(
+                what,
+                expected=f"{expected} for size={size}, kernel_size={k}, stride={s}, padding={p}, output_padding={op}",
+                found=str(found),
+                hint=hint,
+            )
+    passed(
+        what, "4 -> 8 -> 16 -> 32 with kernel 4, stride 2, padding 1 (matches nn.ConvTranspose2d)"
+    )
+
+
+# --------------------------------------------------------------------------- helper blocks
+def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
+    layer_name = kind.__name__
+    for kwargs, c_in, c_out, size_in, size_out, bn in shapes:
+        block = _module(
+            call(fn, c_in, c_out, what=what, **kwargs),
+            what,
+            f"return nn.Sequential(nn.{layer_name}(...), nn.BatchNorm2d(...)) or just the layer",
+        )
+        with seeded(0):
+            x = torch.randn(4, c_in, size_in, size_in)
+        block.train()
+        out, steps = trace(block, x, what=what)
+        expect_tensor(
+            out,
+            f"{what} output",
+            shape=(4, c_out, size_out, size_out),
+            hint=f"{what}({c_in}, {c_out}, {_kw(kwargs)}) should map "
+            f"{size_in}x{size_in} to {size_out}x{size_out}",
+        )
+        convs = layers(steps, (kind,))
+        if len(convs) != 1:
+            raise CheckFailed(
+                what,
+                expected=f"exactly one nn.{layer_name}",
+                found=f"{len(convs)} of them ran",
+                hint=f"the block is one nn.{layer_name}, optionally followed by batch norm",
+            )
+        norms = layers(steps, (nn.BatchNorm2d,))
+        if bn and not norms:
+            raise CheckFailed(
+                what,
+                expected=f"batch norm after the convolution when batch_norm=True ({_kw(kwargs)})",
+                found="no nn.BatchNorm2d ran",
+                hint=f"append nn.BatchNorm2d({c_out}) when batch_norm is true",
+            )
+        if not bn and norms:
+            raise CheckFailed(
+                what,
+                expected="no batch norm when batch_norm=False",
+                found="an nn.BatchNorm2d ran",
+                hint="add the batch norm only `if batch_norm:`",
+            )
+        conv = convs[0]
+        reference = conv.output
+        if bn:
+            if steps.index(norms[0]) < steps.index(conv):
+                raise CheckFailed(
+                    what,
+                    expected="the batch norm after the convolution",
+                    found="the batch norm runs first",
+                    hint="order: layer, then nn.BatchNorm2d",
+                )
+            reference = norms[0].output
+        if not torch.allclose(out, reference, atol=1e-5):
+            raise CheckFailed(
+                what,
+                expected="the output of the convolution (and batch norm), nothing after it",
+                found=f"another operation after it ({', '.join(type(s.module).__name__ for s in steps[-2:])})",
+                hint="leave the activation out: the networks add LeakyReLU/ReLU themselves",
+            )
+
+
+def _kw(kwargs: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
+
+
+def conv_block(fn: Callable[..., Any]) -> None:
+    """``conv(in_channels, out_channels, kernel_size=4, stride=2, padding=1, batch_norm=True)``."""
+    _block(
+        fn,
+        nn.Conv2d,
+        "conv",
+        [
+            ({}, 3, 8, 32, 16, True),
+            ({"batch_norm": False}, 3, 8, 32, 16, False),
+            ({"kernel_size": 3, "stride": 1, "padding": 1, "batch_norm": False}, 5, 6, 8, 8, False),
+            ({"kernel_size": 4, "stride": 1, "padding": 0}, 8, 1, 4, 1, True),
+        ],
+    )
+    passed("conv", "Conv2d (+ BatchNorm2d when asked) halves 32x32 to 16x16")
+
+
+def deconv_block(fn: Callable[..., Any]) -> None:
+    """``deconv(in_channels, out_channels, kernel_size=4, stride=2, padding=1, batch_norm=True)``."""
+    _block(
+        fn,
+        nn.ConvTranspose2d,
+        "deconv",
+        [
+            ({}, 8, 4, 4, 8, True),
+            ({"batch_norm": False}, 8, 3, 16, 32, False),
+            ({"kernel_size": 4, "stride": 1, "padding": 0}, 10, 8, 1, 4, True),
+        ],
+    )
+    passed("deconv", "ConvTranspose2d (+ BatchNorm2d when asked) doubles 4x4 to 8x8")
+
+
+# --------------------------------------------------------------------------- networks
+def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N803 - a class
+    """A DCGAN discriminator: (N, 3, 32, 32) images to one raw logit each."""
+    what = "discriminator"
+    D = build(Discriminator, what=what)
+    D.train()
+    with seeded(0):
+        x = torch.randn(16, 3, image_size, image_size)
+    out, steps = trace(D, x, what=what)
+    out = expect_tensor(out, f"{what} output", hint="return one logit per image: x.view(-1, 1)")
+    if tuple(out.shape) not in {(16, 1), (16,)}:
+        raise CheckFailed(
+            what,
+            expected="one logit per image, shape (16, 1)",
+            found=f"shape {tuple(out.shape)}",
+            hint="the last convolution gives (16, 1, 1, 1); flatten it with .view(-1, 1)",
+        )
+
+    pools = layers(steps, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
+    if pools:
+        raise CheckFailed(
+            what,
+            expected="strided convolutions to downsample",
+            found=f"{type(pools[0].module).__name__}",
+            hint="drop the pooling layers and use nn.Conv2d(..., stride=2)",
+        )
+
+    convs = layers(steps)
+    if len(convs) < 2:
+        raise CheckFailed(
+            what, expected="several convolution layers", found=f"{len(convs)} learnable layer(s)"
+        )
+    first = convs[0]
+    after_first = steps[steps.index(first) + 1] if steps.index(first) + 1 < len(steps) else None
+    if after_first is not None and isinstance(after_first.module, _NORMS):
+        raise CheckFailed(
+            what,
+            expected="no normalisation on the first layer (it sees the raw images)",
+            found=f"{type(after_first.module).__name__} right after the first convolution",
+            hint="build the first block with batch_norm=False, as in the DCGAN paper",
+        )
+    if not layers(steps, (nn.BatchNorm2d,)):
+        raise CheckFailed(
+            what,
+            expected="batch norm in the hidden layers",
+            found="no nn.BatchNorm2d",
+            hint="use conv(..., batch_norm=True) for every layer except the first and the last",
+        )
+    if layers(steps, (nn.ReLU,)):
+        raise CheckFailed(
+            what,
+            expected="LeakyReLU activations in the discriminator",
+            found="nn.ReLU",
+            hint=f"use nn.LeakyReLU({LEAKY_SLOPE}): a ReLU passes no gradient for negative inputs",
+        )
+    slope = leaky_slope(first.output, convs[1].input)
+    if slope is None:
+        raise CheckFailed(
+            what,
+            expected="first convolution -> LeakyReLU -> next convolution",
+            found="something else between the first two convolutions",
+            hint=f"put only nn.LeakyReLU({LEAKY_SLOPE}) after the first convolution",
+        )
+    if abs(slope) < 1e-6:
+        raise CheckFailed(
+            what,
+            expected=f"LeakyReLU with slope {LEAKY_SLOPE}",
+            found="slope 0: a ReLU",
+            hint=f"use nn.LeakyReLU({LEAKY_SLOPE}) or F.leaky_relu(x, {LEAKY_SLOPE})",
+        )
+    if abs(slope - LEAKY_SLOPE) > 1e-3:
+        raise CheckFailed(
+            what,
+            expected=f"LeakyReLU with negative slope {LEAKY_SLOPE}",
+            found=f"slope {slope:.3g}",
+            hint=f"nn.LeakyReLU's default slope is 0.01; pass {LEAKY_SLOPE}",
+        )
+    for step in layers(steps, (nn.LeakyReLU,)):
+        if abs(step.module.negative_slope - LEAKY_SLOPE) > 1e-6:
+            raise CheckFailed(
+                what,
+                expected=f"every LeakyReLU with slope {LEAKY_SLOPE}",
+                found=f"{step.name}: slope {step.module.negative_slope}",
+                hint=f"nn.LeakyReLU({LEAKY_SLOPE})",
+            )
+
+    big = scaled_copy(D, steps, 1000.0, what)
+    big_out = call(big, x, what=what)
+    if isinstance(big_out, torch.Tensor) and big_out.min() >= 0 and big_out.max() <= 1:
+        raise CheckFailed(
+            what,
+            expected="raw logits (any real number)",
+            found="outputs stay in [0, 1]: a sigmoid at the end",
+            hint="remove the sigmoid; the loss (BCE with logits) applies it, more accurately",
+        )
+    expect_gradients(D, out.float().pow(2).mean(), what)
+    passed(
+        what,
+        f"(16, 3, {image_size}, {image_size}) -> {tuple(out.shape)} logits, no BN on layer 1, LeakyReLU({LEAKY_SLOPE})",
+    )
+
+
+def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  # noqa: N803 - a class
+    """A DCGAN generator: z of shape (N, z_dim) to (N, 3, 32, 32) images in [-1, 1]."""
+    what = "generator"
+    G = build(Generator, z_dim=z_dim, what=what)
+    G.train()
+    with seeded(0):
+        z = torch.randn(16, z_dim)
+    out, steps = trace(G, z, what=what)
+    out = expect_tensor(
+        out,
+        f"{what} output",
+        shape=(16, 3, image_size, image_size),
+        hint="reshape z to (N, z_dim, 1, 1) and upsample 1 -> 4 -> 8 -> 16 -> 32",
+    )
+    sizes = {
+        tuple(s.output.shape[-2:])
+        for s in steps
+        if isinstance(s.output, torch.Tensor) and s.output.dim() == 4
+    }
+    if (4, 4) not in sizes:
+        raise CheckFailed(
+            what,
+            expected="a 4x4 feature map as the first stage",
+            found=f"spatial sizes {sorted(sizes)}",
+            hint="the first transposed convolution (kernel 4, stride 1, padding 0) turns 1x1 into 4x4",
+        )
+    if not layers(steps, (nn.BatchNorm2d,)):
+        raise CheckFailed(
+            what,
+            expected="batch norm after the hidden layers",
+            found="no nn.BatchNorm2d",
+            hint="use deconv(..., batch_norm=True) for every layer except the last",
+        )
+    if not layers(steps, (nn.ReLU,)):
+        raise CheckFailed(
+            what,
+            expected="nn.ReLU activations in the hidden layers",
+            found="no nn.ReLU ran",
+            hint="put nn.ReLU() after each hidden block (the discriminator is the one with LeakyReLU)",
+        )
+    last = layers(steps)[-1]
+    tail = steps[steps.index(last) + 1 :]
+    if any(isinstance(s.module, _NORMS) for s in tail):
+        raise CheckFailed(
+            what,
+            expected="no batch norm on the output layer",
+            found="a norm after the last layer",
+            hint="build the last block with batch_norm=False: the images' colours must stay free",
+        )
+    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
+        raise CheckFailed(
+            what,
+            expected="pixels in [-1, 1]",
+            found=f"range [{out.min():.3g}, {out.max():.3g}]",
+            hint="finish with nn.Tanh()",
+        )
+    big = call(scaled_copy(G, steps, 1000.0, what), z, what=what)
+    if isinstance(big, torch.Tensor):
+        if big.min() >= -1e-6:
+            raise CheckFailed(
+                what,
+                expected="pixels in [-1, 1] (Tanh)",
+                found="no negative values: a sigmoid or ReLU at the end",
+                hint="finish with nn.Tanh(), like the real images scaled to [-1, 1]",
+            )
+        if big.abs().max() > 1 + 1e-5:
+            raise CheckFailed(
+                what,
+                expected="a Tanh that keeps every pixel in [-1, 1]",
+                found=f"values up to {big.abs().max():.3g} when the last layer is scaled up",
+                hint="finish with nn.Tanh()",
+            )
+    if out.std(dim=0).mean() < 1e-4:
+        raise CheckFailed(
+            what,
+            expected="different images for different z",
+            found="the same image for every z",
+            hint="feed z through the network instead of a constant",
+        )
+    expect_gradients(G, out.pow(2).mean(), what)
+    passed(what, f"z (16, {z_dim}) -> 4x4 -> {tuple(out.shape)} images in [-1, 1], BN + ReLU, Tanh")
+
+
+def weights_init(fn: Callable[..., Any]) -> None:
+    """``fn(module)`` used as ``net.apply(fn)``: conv weights N(0, 0.02), BN weights N(1, 0.02), BN bias 0."""
+    what = "weights_init"
+    if not callable(fn):
+        call(fn, what=what)  # raises the standard "not callable" message
+    with seeded(0):
+        net = nn.Sequential(
+            nn.Conv2d(8, 256, 3, bias=False),  # small fan-in: default init is far from 0.02
+            nn.BatchNorm2d(4096),
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(256, 8, 3, bias=False),
+            nn.ReLU(),
+            nn.Tanh(),
+        )
+        with torch.no_grad():
+            net[1].bias.fill_(0.5)
+        call(
+            net.apply,
+            fn,
+            what=what,
+            hint="fn receives one module at a time; check its type with isinstance",
+        )
+    for name, weight in [("Conv2d", net[0].weight), ("ConvTranspose2d", net[3].weight)]:
+        mean, std = weight.mean().item(), weight.std().item()
+        if abs(mean) > 2e-3 or abs(std - INIT_STD) > 2e-3:
+            raise CheckFailed(
+                what,
+                expected=f"{name} weights ~ N(0, {INIT_STD})",
+                found=f"mean {mean:.3g}, std {std:.3g}",
+                hint="nn.init.normal_(m.weight, 0.0, 0.02) for nn.Conv2d and nn.ConvTranspose2d",
+            )
+    bn = net[1]
+    mean, std = bn.weight.mean().item(), bn.weight.std().item()
+    if abs(mean - 1) > 2e-3 or abs(std - INIT_STD) > 2e-3:
+        raise CheckFailed(
+            what,
+            expected=f"BatchNorm2d weights ~ N(1, {INIT_STD})",
+            found=f"mean {mean:.3g}, std {std:.3g}",
+            hint="nn.init.normal_(m.weight, 1.0, 0.02): the scale starts near 1, not 0",
+        )
+    if bn.bias.abs().max() > 0:
+        raise CheckFailed(
+            what,
+            expected="BatchNorm2d bias = 0",
+            found=f"bias values up to {bn.bias.abs().max():.3g}",
+            hint="nn.init.zeros_(m.bias)",
+        )
+    passed(what, f"conv weights N(0, {INIT_STD}), batch-norm weights N(1, {INIT_STD}), bias 0")

@@ -1,0 +1,657 @@
+"""Checkers for lesson 04, CycleGAN summer <-> winter.
+
+The generator translates A -> B (``G_ab``) and back (``G_ba``); ``D_a`` judges A images and
+``D_b`` B images. Losses follow Zhu et al. 2017: least-squares adversarial terms, L1 cycle loss
+with weight 10 and L1 identity loss with weight 5 (half the cycle weight).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganlib.checks import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
+from ganlib.checks.lesson03 import (
+    LEAKY_SLOPE,
+    expect_gradients,
+    layers,
+    leaky_slope,
+    scaled_copy,
+    trace,
+)
+
+__all__ = [
+    "residual_block",
+    "resnet_generator",
+    "patch_discriminator",
+    "lsgan_losses",
+    "cycle_loss",
+    "identity_loss",
+    "image_pool",
+    "train_step",
+    "reference_d_loss",
+    "reference_g_loss",
+]
+
+CYCLE_WEIGHT = 10.0
+IDENTITY_WEIGHT = 5.0
+
+
+# --------------------------------------------------------------------------- references
+def reference_d_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    """LSGAN discriminator loss: push real outputs to 1 and fake outputs to 0 (halved, as in CycleGAN)."""
+    return 0.5 * (((real_out - 1) ** 2).mean() + (fake_out**2).mean())
+
+
+def reference_g_loss(fake_out: torch.Tensor) -> torch.Tensor:
+    """LSGAN generator loss: push the discriminator's outputs on fakes to 1."""
+    return ((fake_out - 1) ** 2).mean()
+
+
+# --------------------------------------------------------------------------- probes
+def _zero_padded(steps: list) -> list[str]:
+    """Names of stride-1 convolutions that pad with zeros (CycleGAN pads by reflection there)."""
+    bad = []
+    for s in layers(steps, (nn.Conv2d,)):
+        conv = s.module
+        pads = conv.padding if isinstance(conv.padding, tuple) else (conv.padding,)
+        if (
+            conv.stride in ((1, 1), 1)
+            and any(p for p in pads if isinstance(p, int))
+            and conv.padding_mode == "zeros"
+        ):
+            bad.append(s.name)
+    return bad
+
+
+def _mixes_batch(net: nn.Module, x: torch.Tensor, what: str) -> bool:
+    """True when image 0's output depends on the other images in the batch (batch norm does that)."""
+    other = x.clone()
+    other[1:] = torch.randn_like(other[1:]) * 3 + 1
+    net.train()
+    a = call(net, x, what=what)
+    b = call(net, other, what=what)
+    return not torch.allclose(a[0], b[0], atol=1e-5)
+
+
+def _expect_instance_norm(net: nn.Module, steps: list, x: torch.Tensor, what: str) -> None:
+    if _mixes_batch(net, x, what):
+        raise CheckFailed(
+            what,
+            expected="each image normalised on its own (instance norm)",
+            found="an image's output changes when the other images in the batch change (batch norm)",
+            hint="use nn.InstanceNorm2d(channels) instead of nn.BatchNorm2d: CycleGAN trains with batch size 1",
+        )
+    if not layers(steps, (nn.InstanceNorm2d,)):
+        raise CheckFailed(
+            what,
+            expected="nn.InstanceNorm2d after the convolutions",
+            found="no instance norm ran",
+            hint="follow each hidden convolution with nn.InstanceNorm2d(channels)",
+        )
+
+
+def _expect_reflection(steps: list, what: str) -> None:
+    zero = _zero_padded(steps)
+    if zero:
+        raise CheckFailed(
+            what,
+            expected="reflection padding before the stride-1 convolutions",
+            found=f"zero padding in {', '.join(zero[:3])}",
+            hint="put nn.ReflectionPad2d(p) before nn.Conv2d(..., padding=0): zeros make dark borders",
+        )
+
+
+# --------------------------------------------------------------------------- networks
+def residual_block(ResidualBlock: Any, channels: int = 8) -> None:  # noqa: N803 - a class
+    """``ResidualBlock(channels)``: x + F(x), reflection padding, instance norm, same shape."""
+    what = "ResidualBlock"
+    block = build(ResidualBlock, channels, what=what)
+    with seeded(0):
+        x = torch.randn(3, channels, 16, 16)
+    block.train()
+    keep = "the block must keep the shape: pad by 1 pixel before each 3x3 convolution"
+    out, steps = trace(block, x, what=what, hint=keep)
+    expect_tensor(
+        out,
+        f"{what} output",
+        shape=tuple(x.shape),
+        hint="3x3 convolutions with one pixel of padding keep the shape",
+    )
+    _expect_reflection(steps, what)
+    _expect_instance_norm(block, steps, x, what)
+    silent = call(copy.deepcopy, block, what=what)
+    with torch.no_grad():
+        for p in silent.parameters():
+            if p.dim() > 1:
+                p.zero_()
+        for m in silent.modules():
+            if isinstance(m, nn.Conv2d) and m.bias is not None:
+                m.bias.zero_()
+    through = call(silent, x, what=what)
+    if not torch.allclose(through, x, atol=1e-5):
+        raise CheckFailed(
+            what,
+            expected="the input passes through unchanged when the convolutions are zero (x + F(x))",
+            found="the output differs from the input: no skip connection, or something after the sum",
+            hint="return x + self.block(x), with nothing (no ReLU) after the addition",
+        )
+    expect_gradients(block, out.pow(2).mean(), what)
+    passed(what, f"x + F(x), shape {tuple(x.shape)} kept, reflection padding, instance norm")
+
+
+def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:  # noqa: N803 - a class
+    """``ResnetGenerator(channels=3, width=64, n_blocks=6)``: image to image of the same shape."""
+    what = "ResnetGenerator"
+    G = build(ResnetGenerator, width=8, n_blocks=2, what=what)
+    with seeded(0):
+        x = torch.rand(2, 3, image_size, image_size) * 2 - 1
+    G.train()
+    out, steps = trace(G, x, what=what)
+    out = expect_tensor(
+        out,
+        f"{what} output",
+        shape=tuple(x.shape),
+        hint="encoder (7x7 conv, two stride-2 convs), residual blocks, decoder (two transposed convs, 7x7 conv)",
+    )
+    sizes = [
+        s.output.shape[-1]
+        for s in steps
+        if isinstance(s.output, torch.Tensor) and s.output.dim() == 4
+    ]
+    if min(sizes) != image_size // 4:
+        raise CheckFailed(
+            what,
+            expected=f"the encoder downsamples twice ({image_size} -> {image_size // 4})",
+            found=f"smallest feature map {min(sizes)}x{min(sizes)}",
+            hint="two nn.Conv2d(c, 2c, 3, stride=2, padding=1) before the residual blocks",
+        )
+    _expect_reflection(steps, what)
+    _expect_instance_norm(G, steps, x, what)
+    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
+        raise CheckFailed(
+            what,
+            expected="pixels in [-1, 1]",
+            found=f"range [{out.min():.3g}, {out.max():.3g}]",
+            hint="finish with nn.Tanh()",
+        )
+    big = call(scaled_copy(G, steps, 1000.0, what), x, what=what)
+    if isinstance(big, torch.Tensor) and (big.min() >= -1e-6 or big.abs().max() > 1 + 1e-5):
+        raise CheckFailed(
+            what,
+            expected="a final Tanh (outputs in [-1, 1])",
+            found="another output activation (or none)",
+            hint="finish with nn.Tanh()",
+        )
+    expect_gradients(G, out.pow(2).mean(), what)
+    passed(
+        what,
+        f"{tuple(x.shape)} -> {tuple(out.shape)}, down to {image_size // 4}x{image_size // 4}, reflection padding, instance norm, Tanh",
+    )
+
+
+def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None:  # noqa: N803 - a class
+    """``PatchDiscriminator(channels=3, width=64, n_layers=3)``: image to a map of logits (N, 1, h, w)."""
+    what = "PatchDiscriminator"
+    D = build(PatchDiscriminator, width=8, what=what)
+    with seeded(0):
+        x = torch.rand(2, 3, image_size, image_size) * 2 - 1
+    D.train()
+    out, steps = trace(D, x, what=what)
+    out = expect_tensor(
+        out, f"{what} output", hint="return the map of logits of the last convolution"
+    )
+    if out.dim() != 4 or out.shape[:2] != (2, 1) or min(out.shape[2:]) < 2:
+        raise CheckFailed(
+            what,
+            expected="a map of logits, shape (2, 1, h, w) with h, w > 1",
+            found=f"shape {tuple(out.shape)}",
+            hint="no flatten or global pooling: each output judges one patch",
+        )
+    convs = layers(steps, (nn.Conv2d,))
+    after_first = (
+        steps[steps.index(convs[0]) + 1] if steps.index(convs[0]) + 1 < len(steps) else None
+    )
+    if after_first is not None and isinstance(
+        after_first.module, nn.InstanceNorm2d | nn.BatchNorm2d
+    ):
+        raise CheckFailed(
+            what,
+            expected="no normalisation on the first layer",
+            found=f"{type(after_first.module).__name__} after the first convolution",
+            hint="the first convolution goes straight into LeakyReLU",
+        )
+    slope = leaky_slope(convs[0].output, convs[1].input) if len(convs) > 1 else None
+    if slope is None or abs(slope - LEAKY_SLOPE) > 1e-3:
+        found = "not a LeakyReLU" if slope is None else f"slope {slope:.3g}"
+        raise CheckFailed(
+            what,
+            expected=f"LeakyReLU({LEAKY_SLOPE}) after the first convolution",
+            found=found,
+            hint=f"nn.LeakyReLU({LEAKY_SLOPE}) after every hidden convolution",
+        )
+    _expect_instance_norm(D, steps, x, what)
+    big = call(scaled_copy(D, steps, 1000.0, what), x, what=what)
+    if isinstance(big, torch.Tensor) and big.min() >= 0 and big.max() <= 1:
+        raise CheckFailed(
+            what,
+            expected="raw scores (any real number)",
+            found="outputs stay in [0, 1]: a sigmoid",
+            hint="remove the sigmoid: the least-squares loss works on raw scores",
+        )
+    expect_gradients(D, out.pow(2).mean(), what)
+    passed(
+        what,
+        f"{tuple(x.shape)} -> patch logits {tuple(out.shape)}, LeakyReLU({LEAKY_SLOPE}), instance norm",
+    )
+
+
+# --------------------------------------------------------------------------- losses
+def _scalar(value: Any, what: str) -> torch.Tensor:
+    value = expect_tensor(
+        value, what, hint="return the loss as a tensor (no .item()), so it can be backpropagated"
+    )
+    if value.dim() != 0:
+        raise CheckFailed(
+            what,
+            expected="a single number (a 0-d tensor)",
+            found=f"shape {tuple(value.shape)}",
+            hint="average with .mean()",
+        )
+    return value
+
+
+def lsgan_losses(d_loss: Callable[..., Any], g_loss: Callable[..., Any]) -> None:
+    """``d_loss(real_out, fake_out)`` and ``g_loss(fake_out)``, least squares on raw scores."""
+    with seeded(1):
+        real = torch.randn(4, 1, 6, 6) + 0.5
+        fake = torch.randn(4, 1, 6, 6) - 0.5
+    what = "LSGAN discriminator loss"
+    found = _scalar(call(d_loss, real, fake, what=what), what)
+    expected = reference_d_loss(real, fake)
+    if torch.isclose(found, 2 * expected, rtol=1e-4):
+        hint = "halve it: CycleGAN averages the real and the fake term, 0.5 * (real + fake)"
+    elif torch.isclose(found, reference_d_loss(fake, real), rtol=1e-4):
+        hint = "real outputs go to 1 and fake outputs to 0, not the other way round"
+    else:
+        hint = "0.5 * (mean((real_out - 1)**2) + mean(fake_out**2)); no sigmoid, no log"
+    expect_close(found, expected, what, hint=hint)
+    what = "LSGAN generator loss"
+    found = _scalar(call(g_loss, fake, what=what), what)
+    expect_close(
+        found,
+        reference_g_loss(fake),
+        what,
+        hint="mean((fake_out - 1)**2): the generator wants its fakes scored 1",
+    )
+    passed("LSGAN losses", "least squares towards 1 (real) and 0 (fake); the generator aims for 1")
+
+
+def _l1_loss(fn: Callable[..., Any], what: str, weight: float, name: str) -> None:
+    with seeded(2):
+        real = torch.rand(2, 3, 8, 8) * 2 - 1
+        other = torch.rand(2, 3, 8, 8) * 2 - 1
+    l1 = (real - other).abs().mean()
+    found = _scalar(call(fn, real, other, what=what), what)
+    if torch.isclose(found, weight * F.mse_loss(other, real), rtol=1e-4) or torch.isclose(
+        found, F.mse_loss(other, real), rtol=1e-4
+    ):
+        raise CheckFailed(
+            what,
+            expected=f"{weight:g} * L1 = {weight * l1:.6g}",
+            found=f"{found.item():.6g}: a squared (L2) error",
+            hint="use the absolute difference, (real - x).abs().mean(): L1 keeps images sharper",
+        )
+    if torch.isclose(found, l1, rtol=1e-4):
+        raise CheckFailed(
+            what,
+            expected=f"{weight:g} * L1 = {weight * l1:.6g} (default weight {weight:g})",
+            found=f"{found.item():.6g}: no weight",
+            hint=f"multiply by {name}, whose default is {weight:g}",
+        )
+    ratio = found.item() / l1.item()
+    hint = f"{name} * (real - x).abs().mean(), with {name} = {weight:g} by default"
+    if abs(ratio / real.numel() - weight) < 1e-3 * weight:
+        hint = "average over the pixels with .mean(), not .sum()"
+    elif abs(ratio - round(ratio)) < 1e-4:
+        hint = f"found {round(ratio)} * L1: the default {name} is {weight:g}"
+    expect_close(found, weight * l1, f"{what} = {weight:g} * L1", hint=hint)
+    found = _scalar(call(fn, real, other, 3.0, what=what), what)
+    expect_close(
+        found,
+        3.0 * l1,
+        f"{what} with weight 3",
+        hint=f"use the {name} argument instead of a fixed {weight:g}",
+    )
+
+
+def cycle_loss(fn: Callable[..., Any]) -> None:
+    """``cycle_loss(real, reconstructed, weight=10.0)``: weight * mean |real - reconstructed|."""
+    _l1_loss(fn, "cycle_loss", CYCLE_WEIGHT, "weight")
+    passed("cycle_loss", f"{CYCLE_WEIGHT:g} * L1 between an image and its round trip")
+
+
+def identity_loss(fn: Callable[..., Any]) -> None:
+    """``identity_loss(real, same, weight=5.0)``: weight * mean |real - G(real)|."""
+    _l1_loss(fn, "identity_loss", IDENTITY_WEIGHT, "weight")
+    passed(
+        "identity_loss",
+        f"{IDENTITY_WEIGHT:g} * L1 between an image and its translation into its own domain",
+    )
+
+
+# --------------------------------------------------------------------------- image pool
+def _new_pool(ImagePool: Any, size: int, what: str) -> Any:  # noqa: N803 - a class
+    cls = ImagePool if inspect.isclass(ImagePool) else type(ImagePool)
+    if ImagePool is None or not hasattr(cls, "query"):
+        raise CheckFailed(
+            what,
+            expected="the ImagePool class, with a query(images) method",
+            found="None" if ImagePool is None else f"{cls.__name__} without query()",
+            hint="pass the class itself: check.image_pool(ImagePool)",
+        )
+    return call(
+        cls, size, what=what, hint="ImagePool(size) must work with the size as its only argument"
+    )
+
+
+def image_pool(ImagePool: Any) -> None:  # noqa: N803 - a class
+    """``ImagePool(size)``: ``query(images)`` returns a batch mixing new and stored older fakes."""
+    what = "ImagePool"
+    seen: list[torch.Tensor] = []
+    counter = [0.0]
+
+    def batch(n: int) -> torch.Tensor:
+        images = []
+        for _ in range(n):
+            counter[0] += 1
+            images.append(torch.full((3, 4, 4), counter[0]))
+        seen.extend(images)
+        return torch.stack(images)
+
+    with seeded(0):
+        pool = _new_pool(ImagePool, 20, what)
+        first = batch(20)
+        out = call(pool.query, first, what=what)
+        expect_tensor(
+            out,
+            f"{what}.query output",
+            shape=tuple(first.shape),
+            hint="return a batch shaped like the input",
+        )
+        if not torch.equal(out, first):
+            raise CheckFailed(
+                what,
+                expected="the new images themselves while the pool is still filling",
+                found="other images",
+                hint="while len(self.images) < size: store the image and return it",
+            )
+        old = new = 0
+        for _ in range(60):
+            images = batch(4)
+            out = call(pool.query, images.clone().requires_grad_(), what=what)
+            out = expect_tensor(out, f"{what}.query output", shape=tuple(images.shape))
+            for image in out.detach():
+                value = image.flatten()[0].item()
+                if (
+                    not torch.all(image == value)
+                    or value != int(value)
+                    or not 1 <= value <= counter[0]
+                ):
+                    raise CheckFailed(
+                        what,
+                        expected="only images that were put into the pool",
+                        found="an image that was never generated",
+                        hint="return stored images unchanged",
+                    )
+                if value > counter[0] - 4:
+                    new += 1
+                else:
+                    old += 1
+        zero = _new_pool(ImagePool, 0, what)
+        images = batch(4)
+        passthrough = expect_tensor(call(zero.query, images, what=what), f"{what}(0).query output")
+        if not torch.equal(passthrough, images):
+            raise CheckFailed(
+                what,
+                expected="ImagePool(0) returns the new images unchanged",
+                found="other images",
+                hint="if self.size == 0: return images",
+            )
+    share = old / (old + new)
+    if old == 0:
+        raise CheckFailed(
+            what,
+            expected="about half of the returned images taken from the history",
+            found="only the newest images",
+            hint="once full, with probability 0.5 return a stored image and store the new one in its place",
+        )
+    if share > 0.75:
+        raise CheckFailed(
+            what,
+            expected="about half of the returned images taken from the history",
+            found=f"{share:.0%} old images",
+            hint="swap with probability 0.5, keep the new image otherwise",
+        )
+    passed(
+        what,
+        f"fills first, then {share:.0%} of the returned images come from the history; size 0 passes through",
+    )
+
+
+# --------------------------------------------------------------------------- training step
+class _PassThrough:
+    """A pool that returns what it is given, so a missing detach is not hidden by a real pool."""
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        return images
+
+
+def _tiny_cyclegan() -> dict[str, nn.Module]:
+    from ganlib.models import PatchDiscriminator, ResnetGenerator
+
+    with seeded(3):
+        return {
+            "G_ab": ResnetGenerator(width=4, n_blocks=1),
+            "G_ba": ResnetGenerator(width=4, n_blocks=1),
+            "D_a": PatchDiscriminator(width=4, n_layers=2),
+            "D_b": PatchDiscriminator(width=4, n_layers=2),
+        }
+
+
+def _reference_losses(
+    nets: dict, a: torch.Tensor, b: torch.Tensor, cycle_w: float, identity_w: float
+) -> dict:
+    G_ab, G_ba, D_a, D_b = (nets[k] for k in ("G_ab", "G_ba", "D_a", "D_b"))
+    fake_b, fake_a = G_ab(a), G_ba(b)
+    g = (
+        reference_g_loss(D_b(fake_b))
+        + reference_g_loss(D_a(fake_a))
+        + cycle_w * ((G_ba(fake_b) - a).abs().mean() + (G_ab(fake_a) - b).abs().mean())
+        + identity_w * ((G_ba(a) - a).abs().mean() + (G_ab(b) - b).abs().mean())
+    )
+    d_a = reference_d_loss(D_a(a), D_a(fake_a.detach()))
+    d_b = reference_d_loss(D_b(b), D_b(fake_b.detach()))
+    return {"g": g, "d_a": d_a, "d_b": d_b}
+
+
+def _loss_value(losses: dict, key: str, what: str) -> float:
+    value = losses.get(key)
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if not isinstance(value, int | float):
+        raise CheckFailed(
+            what,
+            expected=f'losses["{key}"] as a number',
+            found=f"{type(value).__name__}",
+            hint='return {"g_loss": ..., "d_a_loss": ..., "d_b_loss": ...} with .item() values',
+        )
+    return float(value)
+
+
+def train_step(step: Callable[..., Any]) -> None:
+    """``step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b)`` -> dict of losses.
+
+    One CycleGAN iteration: the generators' step (adversarial + cycle + identity, both directions)
+    with the current discriminators, then the discriminators' step on detached fakes.
+    """
+    what = "CycleGAN training step"
+    nets = _tiny_cyclegan()
+    before = {k: copy.deepcopy(v) for k, v in nets.items()}
+    with seeded(4):
+        a = torch.rand(2, 3, 24, 24) * 2 - 1
+        b = torch.rand(2, 3, 24, 24) * 2 - 1
+    g_params = [p for k in ("G_ab", "G_ba") for p in nets[k].parameters()]
+    d_params = [p for k in ("D_a", "D_b") for p in nets[k].parameters()]
+    opt_g = torch.optim.SGD(g_params, lr=0.01)
+    opt_d = torch.optim.SGD(d_params, lr=0.01)
+
+    snapshots: dict[str, list] = {"g": [], "d": []}
+    for key, opt in (("g", opt_g), ("d", opt_d)):
+        opt.register_step_pre_hook(
+            lambda o, args, kwargs, key=key: snapshots[key].append(
+                [None if p.grad is None else p.grad.clone() for p in o.param_groups[0]["params"]]
+            )
+        )
+    hits = [0]
+    probe = next(nets["G_ab"].parameters())
+    handle = probe.register_hook(lambda grad: hits.__setitem__(0, hits[0] + 1))
+    try:
+        losses = call(
+            step,
+            a,
+            b,
+            nets["G_ab"],
+            nets["G_ba"],
+            nets["D_a"],
+            nets["D_b"],
+            opt_g,
+            opt_d,
+            _PassThrough(),
+            _PassThrough(),
+            what=what,
+        )
+    except CheckFailed as err:
+        if "second time" in err.found or "inplace operation" in err.found:
+            raise CheckFailed(
+                what,
+                expected="the discriminator step to stop at the fakes",
+                found="backward ran into the generator's graph again",
+                hint="feed the discriminators fake.detach(): their loss must not reach the generators",
+            ) from None
+        raise
+    finally:
+        handle.remove()
+    if hits[0] > 1:
+        raise CheckFailed(
+            what,
+            expected="gradients reach the generators once (from the generator loss)",
+            found=f"{hits[0]} backward passes reached G_ab: the discriminator loss flowed into the generator",
+            hint="feed the discriminators fake.detach() in their step",
+        )
+    if not isinstance(losses, dict):
+        raise CheckFailed(
+            what,
+            expected="a dict of losses",
+            found="None" if losses is None else type(losses).__name__,
+            hint='return {"g_loss": g_loss.item(), "d_a_loss": ..., "d_b_loss": ...}',
+        )
+    for key in ("g", "d"):
+        if len(snapshots[key]) != 1:
+            name = "opt_g" if key == "g" else "opt_d"
+            raise CheckFailed(
+                what,
+                expected=f"{name}.step() called once",
+                found=f"{len(snapshots[key])} calls",
+                hint=f"zero the gradients, backpropagate the {'generator' if key == 'g' else 'discriminator'} losses, then {name}.step() once",
+            )
+
+    reference = _reference_losses(before, a, b, CYCLE_WEIGHT, IDENTITY_WEIGHT)
+    expect_close(
+        _loss_value(losses, "g_loss", what),
+        reference["g"].item(),
+        f"{what}: generator loss",
+        rtol=1e-3,
+        hint="both directions: LSGAN(D_b(G_ab(a))) + LSGAN(D_a(G_ba(b))) + cycle (weight 10) + identity (weight 5), "
+        "computed with the discriminators before their update",
+    )
+    # the gradients each optimizer used must be those of its own loss only
+    g_ref = torch.autograd.grad(
+        reference["g"], [p for k in ("G_ab", "G_ba") for p in before[k].parameters()]
+    )
+    _expect_grads(
+        snapshots["g"][0],
+        g_ref,
+        what,
+        "generators",
+        "call opt_g.zero_grad() before the generator's backward",
+    )
+    found_d = {name: _loss_value(losses, name, what) for name in ("d_a_loss", "d_b_loss")}
+    d_params = [p for k in ("D_a", "D_b") for p in before[k].parameters()]
+    # the fakes may come from the generators before their update (usual) or after it
+    variants = [
+        reference,
+        _reference_losses({**before, "G_ab": nets["G_ab"], "G_ba": nets["G_ba"]}, a, b, 0, 0),
+    ]
+    match = next(
+        (
+            v
+            for v in variants
+            if all(
+                abs(found_d[f"{k}_loss"] - v[k].item()) <= 1e-3 * abs(v[k].item()) + 1e-5
+                for k in ("d_a", "d_b")
+            )
+        ),
+        None,
+    )
+    if match is None:
+        for key in ("d_a", "d_b"):
+            expect_close(
+                found_d[f"{key}_loss"],
+                reference[key].item(),
+                f"{what}: {key}_loss",
+                rtol=1e-3,
+                hint="0.5 * (LSGAN(D(real), 1) + LSGAN(D(fake.detach()), 0)) with the fakes of the generator step",
+            )
+    d_ref = torch.autograd.grad(match["d_a"] + match["d_b"], d_params)
+    _expect_grads(
+        snapshots["d"][0],
+        d_ref,
+        what,
+        "discriminators",
+        "call opt_d.zero_grad() after the generator step: its backward also filled D's gradients",
+    )
+    for k in ("G_ab", "G_ba", "D_a", "D_b"):
+        same = all(
+            torch.equal(p, q)
+            for p, q in zip(nets[k].parameters(), before[k].parameters(), strict=True)
+        )
+        if same:
+            raise CheckFailed(
+                what,
+                expected=f"{k} updated",
+                found=f"{k}'s weights unchanged",
+                hint="call opt_g.step() and opt_d.step()",
+            )
+    passed(
+        what,
+        f"G loss {reference['g'].item():.4f} and D losses match the reference; D step detached; all four networks updated",
+    )
+
+
+def _expect_grads(found: list, expected: tuple, what: str, nets: str, hint: str) -> None:
+    for f, e in zip(found, expected, strict=True):
+        f = torch.zeros_like(e) if f is None else f
+        if not torch.allclose(f, e, atol=1e-5, rtol=1e-3):
+            raise CheckFailed(
+                what,
+                expected=f"the {nets}' gradients of their own loss only",
+                found="different gradients when their optimizer stepped",
+                hint=hint,
+            )

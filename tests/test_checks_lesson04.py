@@ -1,0 +1,171 @@
+"""Lesson 04 checkers: pass the reference solutions, catch each typical mistake with its message."""
+
+from __future__ import annotations
+
+import pytest
+
+from ganlib import losses, models
+from ganlib.checks import CheckFailed
+from ganlib.checks import lesson04 as check
+
+try:
+    from tests.broken import lesson04 as bank
+except ImportError:  # tests/ is not a package: pytest put it on sys.path
+    from broken import lesson04 as bank
+
+
+def fails(checker, *candidates, fragments):
+    with pytest.raises(CheckFailed) as info:
+        checker(*candidates)
+    text = str(info.value)
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in:\n{text}"
+
+
+@pytest.mark.parametrize(
+    "good", [bank.ResidualBlock, bank.ResidualReflectMode, models.ResidualBlock]
+)
+def test_residual_block_passes(good, capsys):
+    check.residual_block(good)
+    assert "\u2714 ResidualBlock" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.ResidualNoSkip, ["x + F(x)", "no skip connection"]),
+        (bank.ResidualReluAfterSum, ["nothing (no ReLU) after the addition"]),
+        (bank.ResidualZeroPadding, ["reflection padding", "zero padding in block.0"]),
+        (bank.ResidualBatchNorm, ["instance norm", "batch norm"]),
+        (bank.ResidualNoPadding, ["must match the size", "keep the shape"]),
+        (None, ["an nn.Module class or instance"]),
+    ],
+)
+def test_residual_block_catches_mistakes(broken, fragments):
+    fails(check.residual_block, broken, fragments=fragments)
+
+
+@pytest.mark.parametrize("good", [bank.ResnetGenerator, models.ResnetGenerator])
+def test_resnet_generator_passes(good, capsys):
+    check.resnet_generator(good)
+    assert "\u2714 ResnetGenerator" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.GeneratorBatchNorm, ["nn.InstanceNorm2d(channels) instead of nn.BatchNorm2d"]),
+        (bank.GeneratorZeroPadding, ["zero padding in encoder.1"]),
+        (bank.GeneratorNoTanh, ["nn.Tanh()"]),
+        (bank.GeneratorNoDownsampling, ["downsamples twice", "smallest feature map 32x32"]),
+        (bank.GeneratorNoBlocksArg, ["TypeError", "n_blocks"]),
+    ],
+)
+def test_resnet_generator_catches_mistakes(broken, fragments):
+    fails(check.resnet_generator, broken, fragments=fragments)
+
+
+@pytest.mark.parametrize("good", [bank.PatchDiscriminator, models.PatchDiscriminator])
+def test_patch_discriminator_passes(good, capsys):
+    check.patch_discriminator(good)
+    assert "\u2714 PatchDiscriminator" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.PatchBatchNorm, ["instance norm", "batch norm"]),
+        (bank.PatchNormFirst, ["no normalisation on the first layer"]),
+        (bank.PatchReLU, ["LeakyReLU(0.2)", "slope 0"]),
+        (bank.PatchSigmoid, ["a sigmoid"]),
+        (bank.PatchGlobal, ["a map of logits", "shape (2, 1)"]),
+    ],
+)
+def test_patch_discriminator_catches_mistakes(broken, fragments):
+    fails(check.patch_discriminator, broken, fragments=fragments)
+
+
+def test_losses_pass_on_reference_and_library(capsys):
+    check.lsgan_losses(bank.d_loss_lsgan, bank.g_loss_lsgan)
+    check.lsgan_losses(losses.d_loss_lsgan, losses.g_loss_lsgan)
+    check.cycle_loss(bank.cycle_loss)
+    check.cycle_loss(losses.cycle_loss)
+    check.identity_loss(bank.identity_loss)
+    check.identity_loss(losses.identity_loss)
+    assert capsys.readouterr().out.count("\u2714") == 6
+
+
+@pytest.mark.parametrize(
+    ("d_loss", "g_loss", "fragments"),
+    [
+        (bank.d_loss_not_halved, bank.g_loss_lsgan, ["halve it"]),
+        (bank.d_loss_swapped, bank.g_loss_lsgan, ["not the other way round"]),
+        (bank.d_loss_bce, bank.g_loss_lsgan, ["no sigmoid, no log"]),
+        (bank.d_loss_item, bank.g_loss_lsgan, ["no .item()"]),
+        (bank.d_loss_lsgan, bank.g_loss_towards_zero, ["LSGAN generator loss", "scored 1"]),
+        (bank.d_loss_lsgan, None, ["LSGAN generator loss", "without calling it"]),
+    ],
+)
+def test_lsgan_losses_catch_mistakes(d_loss, g_loss, fragments):
+    fails(check.lsgan_losses, d_loss, g_loss, fragments=fragments)
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.cycle_loss_l2, ["squared (L2) error"]),
+        (bank.cycle_loss_no_weight, ["no weight", "default is 10"]),
+        (bank.cycle_loss_weight_one, ["no weight"]),
+        (bank.cycle_loss_ignores_weight, ["with weight 3", "instead of a fixed 10"]),
+        (bank.cycle_loss_sum, ["10 * L1", "not .sum()"]),
+    ],
+)
+def test_cycle_loss_catches_mistakes(broken, fragments):
+    fails(check.cycle_loss, broken, fragments=fragments)
+
+
+def test_identity_loss_wants_weight_five():
+    fails(check.identity_loss, bank.cycle_loss, fragments=["5 * L1", "found 10 * L1"])
+
+
+@pytest.mark.parametrize("good", [bank.ImagePool, models.ImagePool])
+def test_image_pool_passes(good, capsys):
+    check.image_pool(good)
+    assert "\u2714 ImagePool" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.PoolOnlyNew, ["only the newest images"]),
+        (bank.PoolAlwaysOld, ["old images", "probability 0.5"]),
+        (bank.PoolNoneWhenEmpty, ["ImagePool(0).query output", "None"]),
+        (bank.PoolReturnsList, ["torch.Tensor", "list"]),
+        (bank.PoolNeedsTwoArgs, ["TypeError", "only argument"]),
+        (None, ["the ImagePool class"]),
+    ],
+)
+def test_image_pool_catches_mistakes(broken, fragments):
+    fails(check.image_pool, broken, fragments=fragments)
+
+
+def test_train_step_passes_on_reference(capsys):
+    check.train_step(bank.train_step)
+    assert "\u2714 CycleGAN training step" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.step_not_detached, ["fake.detach()"]),
+        (bank.step_not_detached_g_first, ["fake.detach()"]),
+        (bank.step_not_detached_retained, ["2 backward passes", "fake.detach()"]),
+        (bank.step_one_direction, ["generator loss", "both directions"]),
+        (bank.step_no_d_zero_grad, ["opt_d.zero_grad()"]),
+        (bank.step_no_d_update, ["opt_d.step() called once", "0 calls"]),
+        (bank.step_returns_nothing, ["a dict of losses", "None"]),
+        (bank.step_wrong_signature, ["TypeError"]),
+    ],
+)
+def test_train_step_catches_mistakes(broken, fragments):
+    fails(check.train_step, broken, fragments=fragments)
