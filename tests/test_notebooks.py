@@ -8,9 +8,10 @@ in tools/lessons.py:
 - papermill (01, 03, 04, 05): executes the notebook; the test then checks the executed notebook
   (no error outputs, every cell that calls ``check.<name>(...)`` printed a ``✔`` line);
 - nbval (00, 02): ``pytest --nbval-lax --nbval-current-env`` on a quick-parameterised copy made
-  with papermill's ``parameterize_notebook`` (papermill does not execute it); cells tagged
-  ``nbval-check-output`` are compared with their stored outputs (keep those outputs in git by
-  tagging the cell ``keep_output`` too; nbstripout blanks execution counts, the copy restores them).
+  with papermill's ``parameterize_notebook`` (papermill does not execute it). Committed notebooks
+  carry no outputs, so a cell tagged ``nbval-check-output`` keeps the text it must print in its
+  metadata, ``"nbval": {"expected": "..."}``; the copy turns that text into the cell's stored
+  output (one stdout stream, with an execution count) and nbval compares the two.
 
 Both then check OUT_DIR: ``metrics.json`` with finite numbers and the PNG figures. Lessons not
 written yet are SKIPPED with a reason. Exercise notebooks (notebooks/) are checked for drift and
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
 CHECK_CALL = re.compile(r"^\s*check\.\w+\(", re.MULTILINE)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+NBVAL_TAG = "nbval-check-output"
 by_stem = pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
 
 
@@ -109,17 +111,48 @@ def assert_out_dir(out_dir: Path, figures: tuple[str, ...]) -> dict:
     return metrics
 
 
+def with_expected_outputs(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Give each cell tagged nbval-check-output its ``metadata.nbval.expected`` as stored output.
+
+    Committed notebooks carry no outputs (nbstripout), so the reference text lives in the cell's
+    metadata: ``{"tags": ["nbval-check-output"], "nbval": {"expected": "what it prints\\n"}}``.
+    It becomes one stdout stream, the form nbval coalesces the cell's own prints into. Changes
+    ``nb`` in place and returns it.
+    """
+    for index, cell in enumerate(nb.cells):
+        tagged = NBVAL_TAG in cell.get("metadata", {}).get("tags", [])
+        expected = cell.get("metadata", {}).get("nbval", {}).get("expected")
+        where = f"{name}, cell {index} (id {cell.get('id', '?')!r})"
+        if not tagged:
+            if expected is not None:
+                pytest.fail(
+                    f"{where} has metadata.nbval.expected but no `{NBVAL_TAG}` tag, so nothing "
+                    "would compare it: add the tag or delete the metadata"
+                )
+            continue
+        if cell.cell_type != "code":
+            pytest.fail(f"{where} is a {cell.cell_type} cell: only code cells can be `{NBVAL_TAG}`")
+        if not isinstance(expected, str):
+            pytest.fail(
+                f"{where} is tagged `{NBVAL_TAG}` but metadata.nbval.expected holds no text to "
+                "compare with: run the cell and store what it prints there as a string, e.g. "
+                '"nbval": {"expected": "D*(3.0) = 0.8808\\n"}, or remove the tag '
+                "(docs/DESIGN.md, notebook conventions)"
+            )
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=expected)]
+    return nb
+
+
 def nbval_copy(path: Path, parameters: dict, folder: Path) -> Path:
-    """A quick-parameterised copy for nbval; stored outputs get back an execution count."""
+    """A quick-parameterised copy for nbval: tagged cells get their expected output back."""
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = parameterize_notebook(
-        load_notebook_node(str(path)), parameters, kernel_name="python3", language="python"
-    )
+    nb = with_expected_outputs(load_notebook_node(str(path)), path.name)  # cell numbers as in path
+    nb = parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
     for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
-        if cell.outputs and cell.execution_count is None:  # nbstripout blanked it: nbval would
-            cell.execution_count = count  # call the cell "unrun" and not compare its output
+        if cell.outputs and cell.execution_count is None:  # else nbval calls the cell "unrun"
+            cell.execution_count = count  # and compares nothing
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / path.name)
     return folder / path.name
@@ -190,7 +223,7 @@ def test_exercise_notebook_is_current_and_valid_python(lesson):
 
 @by_stem
 def test_notebook_follows_the_conventions(lesson):
-    """Quick parameters exist in the parameters cell; nbval-compared cells have a reference."""
+    """Quick parameters exist in the parameters cell; nbval-compared cells have expected text."""
     path = solution_or_skip(lesson)
     _, missing = run_parameters(lesson, path, OUT_DIR="x", DATA_SOURCE="offline", DEVICE="cpu")
     assert not missing, (
@@ -199,12 +232,7 @@ def test_notebook_follows_the_conventions(lesson):
     )
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "kernelspec must be python3"
-    for index, cell in enumerate(nb.cells):
-        if "nbval-check-output" in cell.metadata.get("tags", []):
-            assert cell.get("outputs"), (
-                f"{path.name}, cell {index} is tagged nbval-check-output but has no stored output "
-                "to compare: run it and tag it `keep_output` so nbstripout keeps the output"
-            )
+    with_expected_outputs(nb, path.name)  # every tagged cell has its expected text
 
 
 def test_every_lesson_notebook_is_in_the_manifest():
@@ -275,7 +303,8 @@ def test_nbval_path_compares_tagged_outputs(fixture_notebook, tmp_path):
     )
     good = nbval_copy(fixture_notebook, parameters, tmp_path / "good")
     nb = nbformat.read(fixture_notebook, as_version=4)
-    nb.cells[9].outputs[0].text = "4.0\n"  # the cell prints 3.0
+    assert nb.cells[9].metadata.nbval.expected == "3.0\n" and not nb.cells[9].outputs
+    nb.cells[9].metadata.nbval.expected = "4.0\n"  # the cell prints 3.0
     source = tmp_path / "src" / fixture_notebook.name
     source.parent.mkdir()
     nbformat.write(nb, source)
@@ -287,6 +316,49 @@ def test_nbval_path_compares_tagged_outputs(fixture_notebook, tmp_path):
     assert "Cell outputs differ" in done.stdout
     metrics = assert_out_dir(out, lesson.figures)
     assert metrics["steps"] == 5 and metrics["device"] == device()
+
+
+def test_expected_text_becomes_the_output_nbval_compares(fixture_notebook, tmp_path):
+    """metadata.nbval.expected turns into a stored stdout; a tag without it fails clearly."""
+    copy = nbformat.read(nbval_copy(fixture_notebook, {"STEPS": 5}, tmp_path), as_version=4)
+    with_outputs = [i for i, cell in enumerate(copy.cells) if cell.get("outputs")]
+    assert with_outputs == [10]  # the fixture's cell 9, one further down after papermill's cell
+    [output] = copy.cells[10].outputs
+    assert (output.output_type, output.name, output.text) == ("stream", "stdout", "3.0\n")
+    assert copy.cells[10].execution_count is not None, "nbval skips cells without a count"
+
+    def demo(**metadata: object) -> nbformat.NotebookNode:
+        return nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("x = 1", metadata=metadata)]
+        )
+
+    untouched = with_expected_outputs(demo(tags=["parameters"]), "demo.ipynb")
+    assert untouched.cells[0].outputs == []
+    for metadata, problem in [
+        ({"tags": [NBVAL_TAG]}, "tagged `nbval-check-output` but metadata.nbval.expected holds no"),
+        ({"tags": [NBVAL_TAG], "nbval": {"expected": ["3.0\n"]}}, "as a string"),
+        ({"nbval": {"expected": "3.0\n"}}, "but no `nbval-check-output` tag"),
+    ]:
+        with pytest.raises(pytest.fail.Exception, match=re.escape(problem)) as info:
+            with_expected_outputs(demo(**metadata), "demo.ipynb")
+        assert "demo.ipynb, cell 0" in str(info.value)
+    markdown = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# x", metadata={"tags": [NBVAL_TAG]})]
+    )
+    with pytest.raises(pytest.fail.Exception, match="only code cells"):
+        with_expected_outputs(markdown, "demo.ipynb")
+
+
+def test_exercise_notebooks_leave_the_nbval_reference_in_solutions(fixture_notebook):
+    """The expected text is CI's reference (and may give an answer away): exercises drop it."""
+    solution = nbformat.read(fixture_notebook, as_version=4)
+    assert solution.cells[9].metadata.nbval.expected
+    exercise = make_exercises.exercise_notebook(solution)
+    cell = next(c for c in exercise.cells if c.source == solution.cells[9].source)
+    assert cell.metadata == {} and cell.outputs == []
+    for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"):
+        text = path.read_text(encoding="utf-8")
+        assert NBVAL_TAG not in text and '"nbval"' not in text, f"{path}: run make_exercises.py"
 
 
 def test_run_course_without_lessons_says_so(tmp_path, capsys):

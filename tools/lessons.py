@@ -19,8 +19,8 @@ How CI validates each solution notebook, so that none is executed twice:
 
 nbval runs (``--nbval-lax``, current env) on a quick-parameterised copy made with papermill's
 ``parameterize_notebook`` (not executed by papermill); it compares the cells tagged
-``nbval-check-output`` with their stored outputs (tag them ``keep_output`` too, so nbstripout
-keeps those outputs in git). Both kinds then check OUT_DIR: metrics.json and the figures.
+``nbval-check-output`` with the text kept in their ``metadata.nbval.expected`` (no outputs are
+committed; docs/DESIGN.md). Both kinds then check OUT_DIR: metrics.json and the figures.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ In the exercise notebook a code region becomes, at the marker's indentation::
     raise NotImplementedError("Exercise: write your code here (see the TODO above).")
 
 and a markdown region becomes ``*Your answer here.*``. Cells tagged ``solution-only`` are dropped,
-outputs and execution counts are cleared, metadata is cleaned and cell ids are numbered 0, 1, ...
-exactly like ``nbstripout`` does, so the files are byte-for-byte deterministic and ``nbstripout``
-leaves them alone. The Open-in-Colab badge is pointed from solutions/ to notebooks/.
+outputs and execution counts are cleared, cell metadata is cut down to the tags (less
+``nbval-check-output``: CI's expected text stays in solutions/) and cell ids are numbered 0, 1,
+... exactly like ``nbstripout`` does, so the files are byte-for-byte deterministic and
+``nbstripout`` leaves them alone. The Open-in-Colab badge is pointed from solutions/ to notebooks/.
 
 Usage::
 
@@ -47,6 +48,9 @@ COLAB_LINK = re.compile(
 )
 
 SOLUTION_ONLY_TAG = "solution-only"
+# CI's business, not the learner's: the tag nbval compares by, whose reference text sits in the
+# cell's `nbval` metadata (dropped with all other cell metadata) and may give an answer away.
+CI_ONLY_TAGS = ("nbval-check-output",)
 GENERIC_HINT = "your code here"
 RAISE_LINE = 'raise NotImplementedError("Exercise: write your code here (see the TODO above).")'
 ANSWER_PLACEHOLDER = "*Your answer here.*"
@@ -135,6 +139,7 @@ def exercise_notebook(
             new = nbformat.v4.new_raw_cell(source)
         if "attachments" in cell and cell.cell_type != "code":
             new.attachments = copy.deepcopy(cell.attachments)
+        tags = [tag for tag in tags if tag not in CI_ONLY_TAGS]
         new.metadata = {"tags": tags} if tags else {}
         new.id = str(len(nb.cells))  # what nbstripout writes: the cell's position
         nb.cells.append(new)
