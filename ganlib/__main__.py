@@ -267,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--z-dim", type=_positive_int, help="latent size of mlp/dcgan (default 100)")
     t.add_argument(
-        "--width", type=_positive_int, help="network width (default: mlp 128, dcgan 64, cyclegan 64)"
+        "--width",
+        type=_positive_int,
+        help="network width (default: mlp 128, dcgan 64, cyclegan 64)",
     )
     t.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
     t.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 on CUDA)")
