@@ -69,14 +69,14 @@ LESSONS: tuple[Lesson, ...] = (
         "00_gan_game",
         "Generative models and the GAN game",
         "synthetic",
-        {"STEPS": 300, "BATCH_SIZE": 128},
+        {"STEPS": 1000, "BATCH_SIZE": 128},
         validator="nbval",
     ),
     Lesson(
         "01_mlp_gan_mnist",
         "MLP GAN on MNIST",
         "mnist",
-        {"EPOCHS": 1, "STEPS": 200, "BATCH_SIZE": 64, "N_EVAL": 500},
+        {"EPOCHS": 50, "STEPS": 2500, "BATCH_SIZE": 64, "N_EVAL": 500},
     ),
     Lesson(
         "02_batch_norm",
