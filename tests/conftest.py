@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -16,3 +17,12 @@ if str(ROOT) not in sys.path:
 def fixture_notebook() -> Path:
     """A tiny solution notebook that follows the lesson conventions (tests/fixtures/)."""
     return ROOT / "tests" / "fixtures" / "00_fixture.ipynb"
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: tiny models only pay thread overhead on a shared 2-core CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,13 +9,7 @@ import torch
 from ganlib import checkpoint, models, train
 from ganlib.checkpoint import CheckpointError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Loader:

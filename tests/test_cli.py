@@ -15,13 +15,9 @@ ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
+def _isolated(tmp_path, monkeypatch, one_thread):
     """Offline stand-ins cached in a temporary folder; one thread for tiny models."""
     monkeypatch.setenv("GANLIB_DATA_DIR", str(tmp_path / "data"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def train(out, *extra, model="mlp", data="mnist"):

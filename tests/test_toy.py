@@ -15,15 +15,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from ganlib import toy  # noqa: E402
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny networks: one thread is faster on a shared CPU, and the run is reproducible."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def integral(values: np.ndarray, xs: np.ndarray) -> float:
     """Trapezoid rule (numpy renamed trapz to trapezoid; this works with both)."""
     return float(((values[1:] + values[:-1]) / 2 * np.diff(xs)).sum())

@@ -45,12 +45,7 @@ def assert_bitwise_equal(a, b):
         assert torch.equal(x, y)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: threads only add overhead on a shared CPU
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def fit(out_dir=None, steps=10, seed=0, **kw):
