@@ -91,13 +91,16 @@ def test_train_step_passes_on_reference(capsys):
     check.train_step(bank.train_step)
     check.train_step(bank.train_step_fresh_z)
     check.train_step(bank.train_step_returns_tensors)
-    assert capsys.readouterr().out.count("\u2714") == 3
+    check.train_step(bank.train_step_zero_grads_first)
+    assert capsys.readouterr().out.count("\u2714") == 4
 
 
 @pytest.mark.parametrize(
     ("broken", "fragment"),
     [
         (bank.train_step_not_detached, "D(fake_images.detach())"),
+        (bank.train_step_not_detached_zero_grads_first, "D(fake_images.detach())"),
+        (bank.train_step_noise_as_fakes, "images that G did not generate"),
         (bank.train_step_labels_not_flipped, "flip the labels for G"),
         (bank.train_step_smooth_in_g, "no label smoothing in the G step"),
         (bank.train_step_no_smoothing, "smooth the real labels"),

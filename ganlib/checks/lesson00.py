@@ -26,6 +26,12 @@ __all__ = [
 
 _STABLE = "use F.binary_cross_entropy_with_logits (numerically stable), not log(sigmoid(x))"
 
+# Very confident logits. In float32 sigmoid(x) rounds to 1 from x ~ 17 but underflows to 0 only
+# below x ~ -90 (-104 with subnormals), so a naive log(sigmoid(x)) or log(sigmoid(-x)) is still
+# finite at +-40 and becomes -inf only further out: test at +-200.
+_CONFIDENT = 200.0
+_ON_CONFIDENT = f" on confident logits (+-{_CONFIDENT:g})"
+
 
 def _bce(logits: Tensor, label: float) -> Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
@@ -110,17 +116,10 @@ def discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
             + ("the real logits" if real.grad is None else "the fake logits"),
             hint="compute the loss with torch operations on the inputs, without .detach()",
         )
-    # Very confident logits: a naive log(sigmoid(x)) gives log(0) = -inf here.
-    extreme = torch.tensor([[40.0], [-40.0]])
-    big = _scalar(
-        call(fn, extreme, -extreme, what=what), what + " on confident logits (+-40)", _STABLE
-    )
-    expect_close(
-        big,
-        _bce(extreme, 1.0) + _bce(-extreme, 0.0),
-        what + " on confident logits (+-40)",
-        hint=_STABLE,
-    )
+    # A naive log(sigmoid(x)) gives log(0) = -inf here.
+    extreme = torch.tensor([[_CONFIDENT], [-_CONFIDENT]])
+    big = _scalar(call(fn, extreme, -extreme, what=what), what + _ON_CONFIDENT, _STABLE)
+    expect_close(big, _bce(extreme, 1.0) + _bce(-extreme, 0.0), what + _ON_CONFIDENT, hint=_STABLE)
     passed(what, f"BCE(real, 1) + BCE(fake, 0) = {loss.item():.4f}, stable for large logits")
 
 
@@ -154,15 +153,10 @@ def _generator_loss(fn: Callable[[Tensor], Tensor], what: str, kind: str) -> Ten
             found="none",
             hint="compute the loss with torch operations, without .detach()",
         )
-    extreme = torch.tensor([[40.0], [-40.0]])
-    big = _scalar(call(fn, extreme, what=what), what + " on confident logits (+-40)", _STABLE)
+    extreme = torch.tensor([[_CONFIDENT], [-_CONFIDENT]])
+    big = _scalar(call(fn, extreme, what=what), what + _ON_CONFIDENT, _STABLE)
     ref = -_bce(extreme, 0.0) if kind == "minimax" else _bce(extreme, 1.0)
-    expect_close(
-        big,
-        ref,
-        what + " on confident logits (+-40)",
-        hint=_STABLE,
-    )
+    expect_close(big, ref, what + _ON_CONFIDENT, hint=_STABLE)
     return loss
 
 

@@ -366,6 +366,17 @@ def _close_grads(a: list[Tensor], b: list[Tensor | None]) -> bool:
     )
 
 
+def _made_by_g(x: Tensor, g_outputs: list[Tensor]) -> bool:
+    """Whether every image in ``x`` is (up to rounding) one of the images G produced."""
+    pixels = _TINY[0] * _TINY[1] * _TINY[2]
+    if not g_outputs or x.numel() % pixels:
+        return False
+    made = torch.cat([out.reshape(-1, pixels) for out in g_outputs])
+    images = x.reshape(-1, pixels)
+    distance = (images[:, None] - made[None]).abs().amax(dim=-1)  # (scored, made), max pixel gap
+    return bool((distance.amin(dim=1) <= 1e-5).all())
+
+
 class _SpyOptimizer(torch.optim.SGD):
     """SGD that checks, just before each step, the gradients the learner's code left behind."""
 
@@ -401,7 +412,10 @@ class _SpyOptimizer(torch.optim.SGD):
                 found="order of steps: " + " -> ".join(rec.steps),
                 hint="first update D (real and fake), then G; call each optimizer's step() once",
             )
-        if not _close_grads(_grads(self.G), rec.g_grads):
+        # The D loss must leave G alone: its gradients are those from before the step, or all
+        # zero when the learner cleared them first (g_optimizer.zero_grad() up front is fine).
+        g_grads = _grads(self.G)
+        if not _close_grads(g_grads, rec.g_grads) and any(g.abs().sum() > 0 for g in g_grads):
             raise CheckFailed(
                 what,
                 expected="no gradients in the generator during the D step",
@@ -419,6 +433,15 @@ class _SpyOptimizer(torch.optim.SGD):
                 expected="D run on the real batch and, separately, on generated images",
                 found=f"D ran {len(calls)} time(s): {'no real batch' if not real else 'no fakes'}",
                 hint="d_real = D(real_images); d_fake = D(G(z).detach())",
+            )
+        made = [out for _, _, out in rec.g_calls]
+        if not all(_made_by_g(x, made) for x in fake):
+            raise CheckFailed(
+                what,
+                expected="the fakes D scores to be images that G generated in this step",
+                found="D scored images that G did not generate (noise? a copy changed after G?)",
+                hint="fake_images = G(z) with z = torch.randn(len(real_images), z_dim); "
+                "d_fake = D(fake_images.detach())",
             )
         D, _ = self._fresh()
         real_logits, fake_logits = D(self.real), D(torch.cat(fake))

@@ -41,6 +41,13 @@ def d_loss_naive_log(real_logits, fake_logits):
     )
 
 
+def d_loss_naive_log_sigmoid(real_logits, fake_logits):
+    """1 - sigmoid(x) written as sigmoid(-x): finite up to |x| ~ 90 in float32, -inf beyond."""
+    return -(
+        torch.log(torch.sigmoid(real_logits)).mean() + torch.log(torch.sigmoid(-fake_logits)).mean()
+    )
+
+
 def d_loss_per_sample(real_logits, fake_logits):
     real = F.binary_cross_entropy_with_logits(
         real_logits, torch.ones_like(real_logits), reduction="none"
@@ -74,6 +81,14 @@ def minimax_sign_flipped(fake_logits):
 
 def minimax_naive(fake_logits):
     return torch.log(1 - torch.sigmoid(fake_logits)).mean()
+
+
+def minimax_naive_sigmoid_neg(fake_logits):
+    return torch.log(torch.sigmoid(-fake_logits)).mean()
+
+
+def non_saturating_naive(fake_logits):
+    return -torch.log(torch.sigmoid(fake_logits)).mean()
 
 
 def non_saturating_sigmoid_twice(fake_logits):

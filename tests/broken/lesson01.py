@@ -236,6 +236,22 @@ def train_step_fresh_z(D, G, d_optimizer, g_optimizer, real_images, z_dim):
     return _result(d_loss, g_loss, d_real_logits, d_fake_logits)
 
 
+def train_step_zero_grads_first(D, G, d_optimizer, g_optimizer, real_images, z_dim):
+    """Also right: both optimizers zeroed up front, so G's old gradients are gone at the D step."""
+    d_optimizer.zero_grad()
+    g_optimizer.zero_grad()
+    fake_images = G(torch.randn(len(real_images), z_dim))
+    d_real_logits = D(real_images)
+    d_fake_logits = D(fake_images.detach())
+    d_loss = real_loss(d_real_logits, smooth=True) + fake_loss(d_fake_logits)
+    d_loss.backward()
+    d_optimizer.step()
+    g_loss = real_loss(D(fake_images))
+    g_loss.backward()
+    g_optimizer.step()
+    return _result(d_loss, g_loss, d_real_logits, d_fake_logits)
+
+
 def train_step_not_detached(D, G, d_optimizer, g_optimizer, real_images, z_dim):
     fake_images = G(torch.randn(len(real_images), z_dim))
     d_optimizer.zero_grad()
@@ -243,6 +259,37 @@ def train_step_not_detached(D, G, d_optimizer, g_optimizer, real_images, z_dim):
     d_fake_logits = D(fake_images)  # no .detach()
     d_loss = real_loss(d_real_logits, smooth=True) + fake_loss(d_fake_logits)
     d_loss.backward(retain_graph=True)
+    d_optimizer.step()
+    g_optimizer.zero_grad()
+    g_loss = real_loss(D(fake_images))
+    g_loss.backward()
+    g_optimizer.step()
+    return _result(d_loss, g_loss, d_real_logits, d_fake_logits)
+
+
+def train_step_not_detached_zero_grads_first(D, G, d_optimizer, g_optimizer, real_images, z_dim):
+    d_optimizer.zero_grad()
+    g_optimizer.zero_grad()
+    fake_images = G(torch.randn(len(real_images), z_dim))
+    d_real_logits = D(real_images)
+    d_fake_logits = D(fake_images)  # no .detach(): G gets gradients from the D loss
+    d_loss = real_loss(d_real_logits, smooth=True) + fake_loss(d_fake_logits)
+    d_loss.backward(retain_graph=True)
+    d_optimizer.step()
+    g_optimizer.zero_grad()
+    g_loss = real_loss(D(fake_images))
+    g_loss.backward()
+    g_optimizer.step()
+    return _result(d_loss, g_loss, d_real_logits, d_fake_logits)
+
+
+def train_step_noise_as_fakes(D, G, d_optimizer, g_optimizer, real_images, z_dim):
+    fake_images = G(torch.randn(len(real_images), z_dim))
+    d_optimizer.zero_grad()
+    d_real_logits = D(real_images)
+    d_fake_logits = D(torch.rand_like(real_images))  # random noise, not G's images
+    d_loss = real_loss(d_real_logits, smooth=True) + fake_loss(d_fake_logits)
+    d_loss.backward()
     d_optimizer.step()
     g_optimizer.zero_grad()
     g_loss = real_loss(D(fake_images))
