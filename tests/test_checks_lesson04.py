@@ -132,6 +132,7 @@ def test_image_pool_passes(good, capsys):
     [
         (bank.PoolOnlyNew, ["only the newest images"]),
         (bank.PoolAlwaysOld, ["old images", "probability 0.5"]),
+        (bank.PoolNeverRefreshed, ["one of the first 20", "self.images[i] = image"]),
         (bank.PoolNoneWhenEmpty, ["ImagePool(0).query output", "None"]),
         (bank.PoolReturnsList, ["torch.Tensor", "list"]),
         (bank.PoolNeedsTwoArgs, ["TypeError", "only argument"]),
@@ -157,6 +158,10 @@ def test_train_step_passes_on_reference(capsys):
         (bank.step_no_d_zero_grad, ["opt_d.zero_grad()"]),
         (bank.step_no_d_update, ["opt_d.step() called once", "0 calls"]),
         (bank.step_returns_nothing, ["a dict of losses", "None"]),
+        (bank.step_bypasses_pools, ["pool_a.query was never called", "bypassed the pool"]),
+        (bank.step_swaps_pools, ["pool_a got the B-domain fakes", "the pools are swapped"]),
+        (bank.step_pools_twice, ["pool_a.query(...) called once", "called 2 times"]),
+        (bank.step_pools_undetached, ["pool_a.query(fake_a.detach())", "generator's graph"]),
         (bank.step_wrong_signature, ["TypeError"]),
     ],
 )

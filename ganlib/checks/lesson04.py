@@ -375,9 +375,10 @@ def image_pool(ImagePool: Any) -> None:  # noqa: N803 - a class
         seen.extend(images)
         return torch.stack(images)
 
+    size = 20
     with seeded(0):
-        pool = _new_pool(ImagePool, 20, what)
-        first = batch(20)
+        pool = _new_pool(ImagePool, size, what)
+        first = batch(size)
         out = call(pool.query, first, what=what)
         expect_tensor(
             out,
@@ -392,7 +393,7 @@ def image_pool(ImagePool: Any) -> None:  # noqa: N803 - a class
                 found="other images",
                 hint="while len(self.images) < size: store the image and return it",
             )
-        old = new = 0
+        old = new = refreshed = 0  # refreshed: old images stored after the first fill
         for _ in range(60):
             images = batch(4)
             out = call(pool.query, images.clone().requires_grad_(), what=what)
@@ -414,6 +415,8 @@ def image_pool(ImagePool: Any) -> None:  # noqa: N803 - a class
                     new += 1
                 else:
                     old += 1
+                    if value > size:
+                        refreshed += 1
         zero = _new_pool(ImagePool, 0, what)
         images = batch(4)
         passthrough = expect_tensor(call(zero.query, images, what=what), f"{what}(0).query output")
@@ -439,18 +442,89 @@ def image_pool(ImagePool: Any) -> None:  # noqa: N803 - a class
             found=f"{share:.0%} old images",
             hint="swap with probability 0.5, keep the new image otherwise",
         )
+    if refreshed == 0:
+        raise CheckFailed(
+            what,
+            expected="a history that keeps taking in newer fakes once it is full",
+            found=f"every old image returned was one of the first {size}: the pool never stores the new images",
+            hint="when you return a stored image, put the new one in its place: self.images[i] = image",
+        )
     passed(
         what,
-        f"fills first, then {share:.0%} of the returned images come from the history; size 0 passes through",
+        f"fills first, then {share:.0%} of the returned images come from the history, "
+        "which keeps taking in newer fakes; size 0 passes through",
     )
 
 
 # --------------------------------------------------------------------------- training step
-class _PassThrough:
-    """A pool that returns what it is given, so a missing detach is not hidden by a real pool."""
+class _RecordingPool:
+    """A pool that returns what it is given (a real pool would hide a missing detach) and records
+    each query, to see which fakes reach which pool."""
+
+    def __init__(self) -> None:
+        self.queries: list[tuple[Any, bool]] = []  # (images, whether they still required grad)
 
     def query(self, images: torch.Tensor) -> torch.Tensor:
+        if isinstance(images, torch.Tensor):
+            self.queries.append((images.detach().clone(), images.requires_grad))
+        else:
+            self.queries.append((images, False))
         return images
+
+
+def _same_images(images: Any, candidates: list[torch.Tensor]) -> bool:
+    return isinstance(images, torch.Tensor) and any(
+        images.shape == c.shape and torch.allclose(images, c, atol=1e-5) for c in candidates
+    )
+
+
+def _expect_pool_use(
+    pools: dict[str, _RecordingPool], fakes: dict[str, list[torch.Tensor]], what: str
+) -> None:
+    """Each pool queried once per step, with the detached fakes of its own domain.
+
+    ``fakes["a"]`` holds the A-domain fakes G_ba(real_b) (from the generators before or after
+    their update), ``fakes["b"]`` the B-domain fakes G_ab(real_a).
+    """
+    source = {"a": "G_ba(real_b)", "b": "G_ab(real_a)"}
+    for domain, other in (("a", "b"), ("b", "a")):
+        pool, fake, D = f"pool_{domain}", f"fake_{domain}", f"D_{domain}"
+        use = f"{D}(pool_{domain}.query({fake}.detach()))"
+        queries = pools[domain].queries
+        if len(queries) != 1:
+            found = (
+                f"{pool}.query was never called: the fakes bypassed the pool"
+                if not queries
+                else f"{pool}.query called {len(queries)} times"
+            )
+            raise CheckFailed(
+                what,
+                expected=f"{pool}.query(...) called once per step",
+                found=found,
+                hint=f"pass the fakes through the pool once, in the discriminator step: {use}",
+            )
+        images, needs_grad = queries[0]
+        if needs_grad:
+            raise CheckFailed(
+                what,
+                expected=f"{pool}.query({fake}.detach())",
+                found=f"{pool} got fakes still attached to the generator's graph",
+                hint=f"detach before the pool: it stores the fakes, and {D}'s loss must not reach the generators",
+            )
+        if _same_images(images, fakes[other]):
+            raise CheckFailed(
+                what,
+                expected=f"{pool} queried with the {domain.upper()}-domain fakes {source[domain]}",
+                found=f"{pool} got the {other.upper()}-domain fakes {source[other]}: the pools are swapped",
+                hint=f"{D} judges {domain.upper()} images: {use}",
+            )
+        if not _same_images(images, fakes[domain]):
+            raise CheckFailed(
+                what,
+                expected=f"{pool} queried with the {domain.upper()}-domain fakes {source[domain]}",
+                found="other images" if isinstance(images, torch.Tensor) else type(images).__name__,
+                hint=f"pass the whole batch of fakes, detached: {use}",
+            )
 
 
 def _tiny_cyclegan() -> dict[str, nn.Module]:
@@ -499,7 +573,8 @@ def train_step(step: Callable[..., Any]) -> None:
     """``step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b)`` -> dict of losses.
 
     One CycleGAN iteration: the generators' step (adversarial + cycle + identity, both directions)
-    with the current discriminators, then the discriminators' step on detached fakes.
+    with the current discriminators, then the discriminators' step on detached fakes, each domain's
+    fakes through its own pool (``pool_a`` for the A-domain fakes ``G_ba(real_b)``, which ``D_a`` judges).
     """
     what = "CycleGAN training step"
     nets = _tiny_cyclegan()
@@ -519,6 +594,7 @@ def train_step(step: Callable[..., Any]) -> None:
                 [None if p.grad is None else p.grad.clone() for p in o.param_groups[0]["params"]]
             )
         )
+    pools = {"a": _RecordingPool(), "b": _RecordingPool()}
     hits = [0]
     probe = next(nets["G_ab"].parameters())
     handle = probe.register_hook(lambda grad: hits.__setitem__(0, hits[0] + 1))
@@ -533,8 +609,8 @@ def train_step(step: Callable[..., Any]) -> None:
             nets["D_b"],
             opt_g,
             opt_d,
-            _PassThrough(),
-            _PassThrough(),
+            pools["a"],
+            pools["b"],
             what=what,
         )
     except CheckFailed as err:
@@ -639,9 +715,16 @@ def train_step(step: Callable[..., Any]) -> None:
                 found=f"{k}'s weights unchanged",
                 hint="call opt_g.step() and opt_d.step()",
             )
+    with torch.no_grad():  # the fakes, from the generators before or after their update
+        fakes = {
+            "a": [before["G_ba"](b), nets["G_ba"](b)],
+            "b": [before["G_ab"](a), nets["G_ab"](a)],
+        }
+    _expect_pool_use(pools, fakes, what)
     passed(
         what,
-        f"G loss {reference['g'].item():.4f} and D losses match the reference; D step detached; all four networks updated",
+        f"G loss {reference['g'].item():.4f} and D losses match the reference; D step detached; "
+        "each pool queried once with its own domain's fakes; all four networks updated",
     )
 
 

@@ -330,6 +330,24 @@ class PoolAlwaysOld(ImagePool):
         return torch.stack(out)
 
 
+class PoolNeverRefreshed(ImagePool):
+    """Returns a stored image but forgets to store the new one: the history is the first fakes forever."""
+
+    def query(self, images):
+        if self.size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif random.random() < 0.5:
+                out.append(self.images[random.randrange(self.size)].clone())
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
 class PoolNoneWhenEmpty(ImagePool):
     def query(self, images):
         if self.size == 0:
@@ -444,8 +462,8 @@ def step_one_direction(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
-    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(fake_a.detach()))
-    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(fake_b.detach()))
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
     opt_d.zero_grad()
     (d_a_loss + d_b_loss).backward()
     opt_d.step()
@@ -465,9 +483,66 @@ def step_no_d_zero_grad(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
+    (d_a_loss + d_b_loss).backward()  # D's gradients still hold the generator loss's
+    opt_d.step()
+    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+
+
+def step_bypasses_pools(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+    """Right losses, but the discriminators only ever see the newest fakes."""
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    g_loss = (
+        g_loss_lsgan(D_b(fake_b))
+        + g_loss_lsgan(D_a(fake_a))
+        + cycle_loss(real_a, G_ba(fake_b))
+        + cycle_loss(real_b, G_ab(fake_a))
+        + identity_loss(real_a, G_ba(real_a))
+        + identity_loss(real_b, G_ab(real_b))
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
     d_a_loss = d_loss_lsgan(D_a(real_a), D_a(fake_a.detach()))
     d_b_loss = d_loss_lsgan(D_b(real_b), D_b(fake_b.detach()))
-    (d_a_loss + d_b_loss).backward()  # D's gradients still hold the generator loss's
+    opt_d.zero_grad()
+    (d_a_loss + d_b_loss).backward()
+    opt_d.step()
+    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+
+
+def step_swaps_pools(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+    """Each domain's fakes go through the other domain's pool: their histories get mixed up."""
+    return train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_b, pool_a)
+
+
+def step_pools_twice(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+    """Queries the pool once more for a log: every query swaps images in and out of the history."""
+    losses = train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b)
+    with torch.no_grad():
+        losses["d_a_fake"] = D_a(pool_a.query(G_ba(real_b))).mean().item()
+    return losses
+
+
+def step_pools_undetached(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+    """Detaches after the pool: a real pool would store the fakes with the generators' graph."""
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    g_loss = (
+        g_loss_lsgan(D_b(fake_b))
+        + g_loss_lsgan(D_a(fake_a))
+        + cycle_loss(real_a, G_ba(fake_b))
+        + cycle_loss(real_b, G_ab(fake_a))
+        + identity_loss(real_a, G_ba(real_a))
+        + identity_loss(real_b, G_ab(real_b))
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a).detach()))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b).detach()))
+    opt_d.zero_grad()
+    (d_a_loss + d_b_loss).backward()
     opt_d.step()
     return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
 
