@@ -31,6 +31,7 @@ Any ``nn.Module`` or function mapping an image batch in [-1, 1] to ``(N, D)`` fe
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -278,6 +279,30 @@ def resolve(features: str | Extractor) -> tuple[Callable[[Tensor], Tensor], nn.M
     )
 
 
+def _module_device(net: nn.Module | None) -> torch.device:
+    """Where ``net``'s first parameter (or buffer) lives; the CPU for functions and empty nets."""
+    if net is not None:
+        for tensor in (*net.parameters(), *net.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
+def _warn_if_unit_range(x: Tensor) -> None:
+    """Warn when float images look like [0, 1] (e.g. after ``data.to_unit``), not [-1, 1].
+
+    The feature nets expect [-1, 1]; images in [0, 1] still run but give skewed FID, KID and
+    coverage. A constant batch (all zeros, say) is no evidence either way, so it passes quietly.
+    """
+    low, high = x.min().item(), x.max().item()
+    if low >= 0 and high <= 1 and low < high:
+        warnings.warn(
+            f"images are float in [{low:.3g}, {high:.3g}], which looks like [0, 1]; the feature "
+            "nets expect [-1, 1], so FID, KID and coverage will be off. Convert with x * 2 - 1 "
+            "(or pass uint8 images).",
+            stacklevel=5,  # the caller of extract / classify (through _apply and no_grad)
+        )
+
+
 @torch.no_grad()
 def _apply(
     images: object,
@@ -287,11 +312,17 @@ def _apply(
     batch_size: int,
     device: str | torch.device | None,
 ) -> Tensor:
-    """Run ``fn`` over the images in batches (eval mode, no gradients); results on the CPU."""
+    """Run ``fn`` over the images in batches (eval mode, no gradients); results on the CPU.
+
+    ``device=None`` runs where the net already is. The net is put back on its own device and in
+    its own mode afterwards: a learner's model (or the cached shipped nets) is never moved.
+    """
     x = as_float_images(images)
     if len(x) == 0:
         raise ValueError("got no images (N = 0)")
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    _warn_if_unit_range(x)
+    home = _module_device(net)
+    device = torch.device(device) if device is not None else home
     was_training = net.training if net is not None else False
     if net is not None:
         net.to(device).eval()
@@ -310,8 +341,8 @@ def _apply(
                 )
             out.append(result.float().cpu())
     finally:
-        if net is not None and was_training:
-            net.train()
+        if net is not None:
+            net.to(home).train(was_training)
     return torch.cat(out)
 
 

@@ -11,6 +11,7 @@ Every loss here is a function you can swap into the trainers::
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -29,13 +30,40 @@ __all__ = [
 ]
 
 
+def _check_smooth(smooth: object) -> float:
+    """The target label as a float in (0, 1]; a bool is refused, not read as 1.0 or 0.0.
+
+    Lesson 01's own ``real_loss`` takes ``smooth=True``; here ``smooth`` is the target itself, so
+    ``smooth=True`` would silently mean "no smoothing" (True == 1.0).
+    """
+    if isinstance(smooth, bool | np.bool_) or getattr(smooth, "dtype", None) == torch.bool:
+        raise ValueError(
+            f"smooth is the target label for real images, not a switch: got smooth={smooth}. "
+            "Pass the target, e.g. smooth=0.9 for label smoothing (smooth=1.0: none)."
+        )
+    try:
+        value = float(smooth)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"smooth must be a number in (0, 1], got {type(smooth).__name__}; "
+            "pass the target label, e.g. smooth=0.9"
+        ) from None
+    if not 0 < value <= 1:
+        raise ValueError(
+            f"smooth must be a target label in (0, 1], got {smooth}; "
+            "use e.g. smooth=0.9 for label smoothing (smooth=1.0: none)."
+        )
+    return value
+
+
 def real_loss(logits: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
     """BCE against the label "real": ``mean(-[s log D(x) + (1 - s) log(1 - D(x))])``.
 
-    ``smooth`` is the target label s; one-sided label smoothing uses ``smooth=0.9`` so the
-    discriminator is never pushed to be fully certain.
+    ``smooth`` is the target label s (a number, not a bool); one-sided label smoothing uses
+    ``smooth=0.9`` so the discriminator is never pushed to be fully certain.
     """
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, smooth))
+    target = _check_smooth(smooth)
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def fake_loss(logits: torch.Tensor) -> torch.Tensor:
@@ -46,7 +74,10 @@ def fake_loss(logits: torch.Tensor) -> torch.Tensor:
 def d_loss_bce(
     real_logits: torch.Tensor, fake_logits: torch.Tensor, smooth: float = 1.0
 ) -> torch.Tensor:
-    """Discriminator loss of the original GAN: ``-log D(x) - log(1 - D(G(z)))`` (batch means)."""
+    """Discriminator loss of the original GAN: ``-log D(x) - log(1 - D(G(z)))`` (batch means).
+
+    ``smooth`` is the target for real images, as in :func:`real_loss` (e.g. 0.9, never a bool).
+    """
     return real_loss(real_logits, smooth) + fake_loss(fake_logits)
 
 

@@ -178,7 +178,7 @@ def kde_1d(
     """A Gaussian kernel density estimate of 1-D ``samples`` at the points ``xs``.
 
     The generator has no formula for its density, only samples; a KDE turns them into a curve.
-    ``bandwidth`` defaults to Scott's rule.
+    ``bandwidth`` defaults to Silverman's rule of thumb, ``1.06 * std * n^(-1/5)``.
     """
     s = np.asarray(samples, dtype=np.float64).reshape(-1)
     xs = np.asarray(xs, dtype=np.float64)

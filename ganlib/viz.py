@@ -144,14 +144,20 @@ def show_images(
 # --------------------------------------------------------------------------- curves
 
 
-def _curves(history: object) -> dict[str, list[float]]:
-    """The per-step number lists of a ganlib.train.History or a dict of lists."""
+def _as_mapping(history: object) -> Mapping:
+    """A ganlib.train.History as its dict; a dict as it is."""
     if hasattr(history, "as_dict"):
         history = history.as_dict()
     if not isinstance(history, Mapping):
         raise TypeError(
             f"expected a ganlib.train.History or a dict of lists, got {type(history).__name__}"
         )
+    return history
+
+
+def _curves(history: object) -> dict[str, list[float]]:
+    """The per-step number lists of a ganlib.train.History or a dict of lists."""
+    history = _as_mapping(history)
     items = {**history, **history.get("extra", {})}  # History keeps further losses in "extra"
     curves = {}
     for key, values in items.items():
@@ -215,10 +221,15 @@ def plot_losses(
     """Loss curves: faint raw values and a moving average over ``smooth`` steps.
 
     ``smooth=None`` picks about 1/50 of the run; ``smooth=1`` shows raw values only. ``keys``
-    defaults to every curve whose name contains "loss" (d_loss, g_loss, cycle_loss, ...).
+    defaults to every curve whose name contains "loss" plus every entry of ``History.extra``
+    (further losses by name): for :func:`ganlib.train.fit_cyclegan` that is d_loss, g_loss and
+    its parts g_gan, cycle and identity.
     """
     curves = _curves(history_or_dict)
-    keys = list(keys) if keys is not None else [k for k in curves if "loss" in k]
+    if keys is None:
+        extra = _as_mapping(history_or_dict).get("extra", {})
+        keys = [k for k in curves if "loss" in k or k in extra]
+    keys = list(keys)
     missing = [k for k in keys if k not in curves]
     if not keys or missing:
         raise ValueError(

@@ -114,3 +114,29 @@ def test_seeded_restores_the_learners_rng():
     assert torch.equal(torch.rand(1), expected)
     with checks.seeded(0):
         assert torch.equal(torch.rand(1), inside)
+    torch.manual_seed(7)
+    with pytest.raises(RuntimeError), checks.seeded(0):
+        raise RuntimeError("a failing check")
+    assert torch.equal(torch.rand(1), expected)  # restored even when the block fails
+
+
+def test_seeded_restores_the_cuda_rng_too(monkeypatch):
+    # torch.manual_seed reseeds every GPU as well; stand in for CUDA so this runs on any machine.
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: ["learner's GPU state"])
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: None)  # no real GPU to seed
+    with checks.seeded(0):
+        assert restored == []
+    assert restored == [["learner's GPU state"]]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_seeded_leaves_the_real_gpu_generator_alone():
+    torch.cuda.manual_seed_all(7)
+    expected = torch.rand(3, device="cuda")
+    torch.cuda.manual_seed_all(7)
+    with checks.seeded(0):
+        torch.rand(3, device="cuda")
+    assert torch.equal(torch.rand(3, device="cuda"), expected)

@@ -1,5 +1,6 @@
 """Each loss against its formula, written out with sigmoid and log."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -31,6 +32,32 @@ def test_bce_discriminator_and_generator_losses():
     assert torch.allclose(with_smoothing, losses.real_loss(LOGITS, 0.9) + losses.fake_loss(OTHER))
     assert torch.allclose(losses.g_loss_nonsaturating(OTHER), -log_d(OTHER).mean())
     assert torch.allclose(losses.g_loss_minimax(OTHER), log_1_minus_d(OTHER).mean())
+
+
+@pytest.mark.parametrize("smooth", [True, False, np.True_, torch.tensor(True)])
+def test_smooth_refuses_a_bool(smooth):
+    # Lesson 01's own real_loss takes smooth=True; here True would silently mean target 1.0.
+    for loss in (
+        lambda: losses.real_loss(LOGITS, smooth=smooth),
+        lambda: losses.d_loss_bce(LOGITS, OTHER, smooth=smooth),
+    ):
+        with pytest.raises(ValueError, match=r"smooth=0\.9"):
+            loss()
+
+
+@pytest.mark.parametrize("smooth", [0.0, -0.1, 1.1, float("nan"), "0.9x"])
+def test_smooth_must_be_a_target_in_0_1(smooth):
+    with pytest.raises(ValueError, match=r"smooth.*0\.9"):
+        losses.real_loss(LOGITS, smooth=smooth)
+    with pytest.raises(ValueError, match=r"smooth.*0\.9"):
+        losses.d_loss_bce(LOGITS, OTHER, smooth=smooth)
+
+
+def test_smooth_accepts_plain_numbers():
+    assert torch.allclose(losses.real_loss(LOGITS, smooth=1), losses.real_loss(LOGITS))
+    assert torch.allclose(
+        losses.real_loss(LOGITS, smooth=np.float64(0.9)), losses.real_loss(LOGITS, smooth=0.9)
+    )
 
 
 def test_bce_is_stable_for_confident_discriminators():

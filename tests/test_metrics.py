@@ -177,7 +177,7 @@ def test_custom_feature_function():
     def mean_colour(x):
         return x.mean(dim=(2, 3))
 
-    a, b = torch.rand(50, 3, 8, 8), torch.rand(50, 3, 8, 8) * 0.5
+    a, b = torch.rand(50, 3, 8, 8) * 2 - 1, torch.rand(50, 3, 8, 8) - 0.5  # both in [-1, 1]
     assert metrics.fid(a, b, features=mean_colour) > metrics.fid(a, a.flip(0), features=mean_colour)
     with pytest.raises(ValueError, match=r"\(N, D\)"):
         metrics.fid(a, b, features=lambda x: x)

@@ -75,6 +75,13 @@ def test_kde_1d_of_one_point_is_a_kernel_of_the_given_bandwidth():
     )
 
 
+def test_kde_1d_default_bandwidth_is_silvermans_rule():
+    rng = np.random.default_rng(1)
+    samples, xs = rng.normal(2.0, 0.5, size=800), np.linspace(0, 4, 41)
+    silverman = 1.06 * samples.std() * len(samples) ** (-1 / 5)
+    assert np.allclose(toy.kde_1d(samples, xs), toy.kde_1d(samples, xs, bandwidth=silverman))
+
+
 def test_kde_1d_chunks_give_the_same_answer_as_one_pass():
     """More than 2000 samples are summed in chunks: the result must not depend on that."""
     rng = np.random.default_rng(0)

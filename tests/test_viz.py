@@ -127,6 +127,19 @@ def test_plot_losses_works_with_real_history():
     assert len(fig.axes[0].get_legend().get_texts()) == 2
 
 
+def test_plot_losses_shows_what_fit_cyclegan_records():
+    train = pytest.importorskip("ganlib.train")
+    history = train.History()
+    for step in range(30):  # as fit_cyclegan appends each step
+        history.append(1.0, 3.0, 0.5, 0.4, g_gan=0.9, cycle=1.5 - step / 30, identity=0.6)
+    fig = viz.plot_losses(history, smooth=1)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["d_loss", "g_loss", "g_gan", "cycle", "identity"]
+    # the same from the plain dict a checkpoint stores; d_real / d_fake are no losses
+    fig = viz.plot_losses(history.as_dict(), smooth=1)
+    assert len(fig.axes[0].get_legend().get_texts()) == 5
+
+
 def test_plot_losses_bad_input():
     with pytest.raises(ValueError, match="no loss curves"):
         viz.plot_losses({"accuracy": [1.0, 2.0]})

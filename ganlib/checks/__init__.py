@@ -182,14 +182,21 @@ def expect_close(
 
 
 class seeded:  # noqa: N801 - used as a lower-case context manager, like torch.no_grad
-    """Run a block with a fixed torch seed and restore the learner's RNG state afterwards."""
+    """Run a block with a fixed torch seed and restore the learner's RNG state afterwards.
+
+    ``torch.manual_seed`` also reseeds every GPU, so the CUDA states are saved and restored too:
+    a check must not change what the learner's next ``torch.randn(..., device="cuda")`` gives.
+    """
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     def __enter__(self) -> None:
         self._state = torch.random.get_rng_state()
+        self._cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
         torch.manual_seed(self.seed)
 
     def __exit__(self, *exc: object) -> None:
         torch.random.set_rng_state(self._state)
+        if self._cuda_states is not None:
+            torch.cuda.set_rng_state_all(self._cuda_states)
