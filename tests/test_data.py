@@ -88,10 +88,21 @@ def test_celeba_stand_in_faces_vary():
     assert load("celeba", split="test", image_size=16, source="offline").images.shape[0] == 1000
 
 
-def test_celeba_lfw_option_gives_real_grey_faces():
-    lfw = load("celeba", image_size=32, source="lfw")
-    assert_images(lfw, 200, (3, 32, 32))
-    assert torch.equal(lfw.images[:, 0], lfw.images[:, 1])  # grey in three channels
+def test_celeba_lfw_option_gives_real_grey_faces_in_disjoint_splits():
+    from skimage.data import lfw_subset
+
+    train = load("celeba", image_size=25, source="lfw")
+    test = load("celeba", split="test", image_size=25, source="lfw")
+    assert_images(train, 80, (3, 25, 25))
+    assert_images(test, 20, (3, 25, 25))
+    assert torch.equal(train.images[:, 0], train.images[:, 1])  # grey in three channels
+    # Only the subset's first 100 images are faces (the other 100 are backgrounds), and no
+    # held-out face is also a training face.
+    subset = torch.from_numpy(lfw_subset()).float() * 255  # (200, 25, 25)
+    ours = torch.cat([train.images[:, 0], test.images[:, 0]]).float()
+    assert (ours - subset[:100]).abs().max() <= 1  # same size: bicubic resizing changes nothing
+    assert not any(torch.equal(t, x) for t in test.images for x in train.images)
+    assert "80 real grey LFW faces" in train.description
 
 
 def test_summer2winter_stand_in_two_unpaired_domains():

@@ -12,7 +12,7 @@ Where the real data comes from (the mirror tables below; tests point them at a l
   Google Drive itself is tried last through torchvision (needs ``pip install gdown``). A zip that
   torchvision's ``CelebA(root=data_dir(), download=True)`` fetched lands where we look, too.
   Fallbacks: ``source="folder", root=<folder of face images>`` for a copy you already have, and
-  ``source="lfw"`` for 200 real (grey, tiny) faces from scikit-image.
+  ``source="lfw"`` for 100 real (grey, tiny) faces from scikit-image.
 * ``summer2winter``: ``summer2winter_yosemite.zip`` from the CycleGAN project (the URL of its
   ``datasets/download_cyclegan_dataset.sh``, old and new host), checked against the SHA-256 that
   TensorFlow Datasets records (``url_checksums/cycle_gan.txt``).
@@ -214,7 +214,7 @@ def load(
     * ``"download"``: the real data or a :class:`DataUnavailableError` that says how to get it;
     * ``"offline"``: the stand-in, never touching the network;
     * ``"folder"``: your own images under ``root`` (``summer2winter``: ``trainA``/``trainB``...);
-    * ``"lfw"`` (``celeba`` only): 200 real grey faces from scikit-image.
+    * ``"lfw"`` (``celeba`` only): 100 real grey faces from scikit-image (80 train, 20 test).
 
     For the other sources ``root`` replaces the cache folder (default :func:`data_dir`).
     """
@@ -222,8 +222,11 @@ def load(
     if source == "folder":
         return _from_folder(name, split, size, root)
     if source == "lfw":
-        images, _ = standins.lfw_faces(size)
-        text = f"CelebA {split}: STAND-IN, not the real dataset: 200 real grey LFW faces (scikit-image), 3x{size}x{size}"
+        images, _ = standins.lfw_faces(size, split)
+        text = (
+            f"CelebA {split}: STAND-IN, not the real dataset: {len(images)} real grey LFW faces "
+            f"(scikit-image's lfw_subset, faces only), 3x{size}x{size}"
+        )
         return _finish(
             ImageDataset(images, name=name, split=split, source="stand-in", description=text)
         )

@@ -8,8 +8,8 @@ torch code, in a second or two:
 * ``svhn``: those digits coloured and composited on textured colour backgrounds with partial
   neighbouring digits, like house numbers (an MNIST-M-style construction).
 * ``celeba``: procedural colour faces (skin, hair, eyes, brows, mouth, background all vary),
-  drawn at twice the size and downsampled so edges are smooth. ``lfw_faces`` gives 200 real,
-  grey faces from scikit-image instead.
+  drawn at twice the size and downsampled so edges are smooth. ``lfw_faces`` gives 100 real,
+  grey faces from scikit-image instead (80 train, 20 test).
 * ``summer2winter``: procedural landscapes (sky, mountains, hills, conifers) in a summer and a
   winter palette, generated independently: an unpaired pair of domains like the real one.
 
@@ -348,18 +348,29 @@ def celeba_standin(
     return torch.cat(chunks), None
 
 
-def lfw_faces(size: int = 64) -> tuple[Tensor, None]:
-    """200 real face photos (grey, 25x25) from scikit-image's ``lfw_subset``, as 3 x size x size.
+#: scikit-image's ``lfw_subset`` holds 100 face crops, then 100 crops of non-faces (backgrounds).
+LFW_FACES = 100
+#: The last faces are held out as the test split (for the FID), the others are for training.
+LFW_TEST = 20
 
-    Real faces but tiny and grey: an alternative stand-in for ``celeba`` (``source="lfw"``).
+
+def lfw_faces(size: int = 64, split: str = "train") -> tuple[Tensor, None]:
+    """Real face photos (grey, 25x25) from scikit-image's ``lfw_subset``, as 3 x size x size.
+
+    Real faces but tiny, grey and few: an alternative stand-in for ``celeba`` (``source="lfw"``).
+    Only the subset's first 100 images are faces; of those, ``train`` gives 80 and ``test`` the
+    other 20, so the held-out faces were never trained on.
     """
+    if split not in _SPLIT_SEED:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     try:
         from skimage.data import lfw_subset
     except ModuleNotFoundError as err:
         raise ModuleNotFoundError(
             "source='lfw' needs scikit-image: `pip install scikit-image`"
         ) from err
-    faces = torch.from_numpy(lfw_subset()).float()[:, None]  # (200, 1, 25, 25) in [0, 1]
+    faces = torch.from_numpy(lfw_subset()[:LFW_FACES]).float()[:, None]  # (100, 1, 25, 25), [0, 1]
+    faces = faces[: LFW_FACES - LFW_TEST] if split == "train" else faces[LFW_FACES - LFW_TEST :]
     faces = F.interpolate(faces, size=(size, size), mode="bicubic", align_corners=False)
     return _to_uint8(faces.expand(-1, 3, -1, -1)), None
 
