@@ -28,7 +28,8 @@ DEFAULTS = {
     "dcgan": {"batch_size": 64, "z_dim": 100, "width": 64},
     "cyclegan": {"batch_size": 1, "z_dim": 0, "width": 64},
 }
-# Options that fix the model or the data: a resumed run must keep them.
+# Options that fix the model or the data: a resumed run must keep them (--source may change, but
+# the data it loads must be the same: the config records the source and size of what was loaded).
 FIXED = ("model", "data", "source", "image_size", "batch_size", "z_dim", "width", "seed")
 
 
@@ -80,6 +81,34 @@ def _load_data(config: dict[str, Any]) -> Any:
     )  # fmt: skip
 
 
+def _loaded(dataset: Any) -> dict[str, Any]:
+    """What was actually loaded: the source (``stand-in``, ``cache``...) and images per domain."""
+    parts = dataset if isinstance(dataset, tuple) else (dataset,)
+    return {"source": parts[0].source, "images": [len(d) for d in parts]}
+
+
+def _check_same_data(out: Path, before: dict[str, Any], now: dict[str, Any]) -> None:
+    """A resumed run must train on the data it started on (``auto`` may pick another source)."""
+
+    def kind(source: str) -> str:  # the cached copy of a download is the same data
+        return "real" if source in ("cache", "download") else source
+
+    if kind(before["source"]) == kind(now["source"]) and before["images"] == now["images"]:
+        return
+    how = {
+        "stand-in": "pass --source offline to continue on the stand-in",
+        "folder": "put the same images back in its --root folder",
+    }.get(before["source"], "pass --source download to get the real data (or see why it fails)")
+
+    def data(d: dict[str, Any]) -> str:
+        return f"{d['source']} data ({' + '.join(map(str, d['images']))} images)"
+
+    raise UsageError(
+        f"{out} was trained on {data(before)}, but this time {data(now)} was loaded; to continue "
+        f"the run, {how}, or train into a new --out directory"
+    )
+
+
 def _read_config(run: Path) -> dict[str, Any]:
     path = run / CONFIG_FILE
     if not path.is_file():
@@ -105,13 +134,15 @@ def _train(args: argparse.Namespace) -> int:
     resuming = (out / CHECKPOINT_FILE).exists()
     if resuming:
         config = _read_config(out)
-        changed = [k for k, v in given.items() if config.get(k) != v]
+        # --source may change (e.g. to offline, to stay on the stand-in): the data loaded must not
+        changed = [k for k, v in given.items() if k != "source" and config.get(k) != v]
         if changed:
             were = ", ".join(f"--{k.replace('_', '-')} {config.get(k)}" for k in changed)
             raise UsageError(
                 f"{out} holds a run with {were}; keep those options to continue it, "
                 "or train into a new --out directory"
             )
+        config["source"] = given.get("source", config["source"])
     else:
         config = {**DEFAULTS[args.model], "seed": 0, "source": "auto", "image_size": None, **given}
         config["root"] = args.root
@@ -124,6 +155,9 @@ def _train(args: argparse.Namespace) -> int:
         )
     if paired and config["model"] != "cyclegan":
         raise UsageError(f"dataset {config['data']} has two domains: train it with model cyclegan")
+    if "loaded" in config:  # runs of older versions did not record it
+        _check_same_data(out, config["loaded"], _loaded(dataset))
+    config["loaded"] = _loaded(dataset)
     first = dataset[0] if paired else dataset
     config["channels"], config["image_size"] = (
         int(first.images.shape[1]),

@@ -40,6 +40,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from .data import ImageDataset
 from .device import get_device, seed_everything
 from .losses import cycle_loss, identity_loss
 from .models import ImagePool
@@ -47,6 +48,8 @@ from .models import ImagePool
 __all__ = ["History", "TrainingDiverged", "fit_gan", "fit_cyclegan", "to_uint8"]
 
 Callback = Callable[[int, "History", nn.Module], Any]
+#: Steps between moving the step statistics to the CPU: each move waits for the GPU to catch up.
+STATS_EVERY = 20
 
 
 @dataclass
@@ -172,11 +175,53 @@ def _frozen(params: list[nn.Parameter]) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def _check_loader(loader: Any, name: str = "loader") -> None:
+    """Refuse the data itself where a loader of batches belongs."""
+    if isinstance(loader, torch.Tensor | ImageDataset):
+        raise TypeError(
+            f"{name} is a {type(loader).__name__}, not a loader of batches: wrap it in "
+            "data.BatchLoader(dataset, batch_size), which yields float batches in [-1, 1]"
+        )
+
+
 def _images(batch: Any, device: torch.device) -> torch.Tensor:
-    """The image tensor of a batch (``images`` or ``(images, labels)``), on ``device``."""
-    if isinstance(batch, tuple | list):
+    """The image tensor of a batch (``images`` or ``(images, labels)``), on ``device``.
+
+    Only attributes are read to check it (no copy, no GPU sync): float images (N, C, H, W).
+    """
+    if isinstance(batch, tuple | list) and batch:
         batch = batch[0]
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(
+            f"the loader yielded a {type(batch).__name__}; it must yield image tensors "
+            "(N, C, H, W) or (images, labels) pairs, like data.BatchLoader(dataset, batch_size)"
+        )
+    if not batch.is_floating_point():
+        raise TypeError(
+            f"the loader yielded {batch.dtype} images {tuple(batch.shape)}; the networks need "
+            "float images in [-1, 1]: use data.BatchLoader(dataset, batch_size), or convert "
+            "each batch with x.float() / 127.5 - 1"
+        )
+    if batch.dim() != 4:
+        raise TypeError(
+            f"the loader yielded a batch of shape {tuple(batch.shape)}; expected 4 dims "
+            "(N, C, H, W): use data.BatchLoader(dataset, batch_size) (a dataset yields single "
+            "images), or add the channel dim of grey images with x.unsqueeze(1)"
+        )
     return batch.to(device, non_blocking=True)
+
+
+def _first_images(loader: Any, n: int, device: torch.device, name: str) -> torch.Tensor:
+    """The first ``n`` images of epoch 0, over as many batches as needed (CycleGAN's inputs)."""
+    taken: list[torch.Tensor] = []
+    for batch in _epoch(loader, 0, 0):  # a BatchLoader's epoch 0: no random numbers drawn
+        taken.append(_images(batch, device))
+        if sum(map(len, taken)) >= n:
+            return torch.cat(taken)[:n]
+    raise ValueError(
+        f"n_fixed={n}, but the first epoch of {name} holds only {sum(map(len, taken))} "
+        "images: use a smaller n_fixed"
+    )
 
 
 def _epoch(loader: Any, epoch: int, start: int) -> Iterator[Any]:
@@ -241,6 +286,27 @@ def _diverged(
         step,
         history,
     )
+
+
+def _record_stats(
+    pending: list[torch.Tensor],
+    step: int,
+    history: History,
+    record: Callable[[list[float]], None],
+    ckpt: Path | None,
+) -> None:
+    """Move the stats of steps ``step - len(pending) + 1 .. step`` to the CPU in one go.
+
+    One copy (one GPU sync) for many steps; each row is checked, then ``record``-ed in History.
+    """
+    if not pending:
+        return
+    rows, first = torch.stack(pending).tolist(), step - len(pending) + 1
+    pending.clear()
+    for i, stats in enumerate(rows):
+        if not all(map(math.isfinite, stats)):
+            raise _diverged(first + i, stats, history, ckpt)
+        record(stats)
 
 
 def _snapshot(
@@ -355,7 +421,8 @@ def fit_gan(
     latents into ``History.samples`` and ``callback(step, history, G)`` runs. With ``out_dir``, a
     checkpoint is written every ``checkpoint_every`` steps and at the end; ``resume=True``
     continues from ``out_dir/checkpoint.pt`` when there is one. ``amp`` turns on mixed precision
-    (bf16 on CPU, fp16 on CUDA). A NaN/Inf loss raises :class:`TrainingDiverged`.
+    (bf16 on CPU, fp16 on CUDA). A NaN/Inf loss raises :class:`TrainingDiverged` (the losses are
+    checked every ``STATS_EVERY`` steps and before each sample and checkpoint).
     """
     _check_options(
         out_dir,
@@ -364,6 +431,7 @@ def fit_gan(
         checkpoint_every=checkpoint_every,
         g_steps=g_steps,
     )
+    _check_loader(loader)
     device = get_device(device)
     G.to(device).train()
     D.to(device).train()
@@ -385,8 +453,13 @@ def fit_gan(
         step, epoch, index, history = 0, 0, 0, History()
         fixed_z = torch.randn(n_fixed, z_dim, generator=torch.Generator().manual_seed(seed))
         fixed_z = fixed_z.to(device)
+    pending: list[torch.Tensor] = []  # stats of the latest steps, on the device until flush()
+
+    def flush() -> None:  # before sampling and checkpoints: History complete, losses finite
+        _record_stats(pending, step, history, lambda stats: history.append(*stats), ckpt)
 
     def sample() -> None:
+        flush()
         G.eval()
         with torch.no_grad(), autocast():
             history.samples.append((step, to_uint8(G(fixed_z))))
@@ -395,6 +468,7 @@ def fit_gan(
             callback(step, history, G)
 
     def checkpoint() -> None:
+        flush()
         if ckpt is not None:
             position = (step, epoch, index)
             state = _snapshot(
@@ -429,19 +503,19 @@ def fit_gan(
                         _update(loss_g, opt_g, scaler)
 
                 step, index = step + 1, index + 1
-                with torch.no_grad():
-                    stats = torch.stack([
+                with torch.no_grad():  # stays on the device: no waiting for the GPU here
+                    pending.append(torch.stack([
                         loss_d.detach(), loss_g.detach(),
                         torch.sigmoid(real_logits.float()).mean(), torch.sigmoid(fake_logits.float()).mean(),
-                    ]).tolist()  # fmt: skip
-                if not all(map(math.isfinite, stats)):
-                    raise _diverged(step, stats, history, ckpt)
-                history.append(*stats)
+                    ]))  # fmt: skip
 
                 bar.update(1)
-                if step % 20 == 0:
+                if step % STATS_EVERY == 0:
+                    flush()
                     bar.set_postfix(
-                        d_loss=f"{stats[0]:.3f}", g_loss=f"{stats[1]:.3f}", refresh=False
+                        d_loss=f"{history.d_loss[-1]:.3f}",
+                        g_loss=f"{history.g_loss[-1]:.3f}",
+                        refresh=False,
                     )
                 if step % sample_every == 0:
                     sample()
@@ -457,7 +531,7 @@ def fit_gan(
         bar.close()
     if not history.samples or history.samples[-1][0] != step:
         sample()
-    checkpoint()
+    checkpoint()  # also records the last steps' stats (without out_dir too)
     return history
 
 
@@ -506,6 +580,8 @@ def fit_cyclegan(
     and ``amp`` work as in :func:`fit_gan`; ``callback(step, history, G_ab)``.
     """
     _check_options(out_dir, resume, sample_every=sample_every, checkpoint_every=checkpoint_every)
+    _check_loader(loader_a, "loader_a")
+    _check_loader(loader_b, "loader_b")
     device = get_device(device)
     models = {"G_ab": G_ab, "G_ba": G_ba, "D_a": D_a, "D_b": D_b}
     for model in models.values():
@@ -545,12 +621,21 @@ def fit_cyclegan(
     else:
         seed_everything(seed)
         step, epoch, index, history = 0, 0, 0, History()
-        first = zip(_epoch(loader_a, 0, 0), _epoch(loader_b, 0, 0), strict=False)
-        batch_a, batch_b = next(iter(first))
-        fixed = {"a": _images(batch_a, device)[:n_fixed], "b": _images(batch_b, device)[:n_fixed]}
+        fixed = {
+            "a": _first_images(loader_a, n_fixed, device, "loader_a"),
+            "b": _first_images(loader_b, n_fixed, device, "loader_b"),
+        }
         history.inputs = to_uint8(torch.cat([fixed["a"], fixed["b"]]))
+    pending: list[torch.Tensor] = []  # stats of the latest steps, on the device until flush()
+
+    def record(stats: list[float]) -> None:
+        history.append(*stats[:4], g_gan=stats[4], cycle=stats[5], identity=stats[6])
+
+    def flush() -> None:  # before sampling and checkpoints: History complete, losses finite
+        _record_stats(pending, step, history, record, ckpt)
 
     def sample() -> None:
+        flush()
         G_ab.eval(), G_ba.eval()
         with torch.no_grad(), autocast():
             images = torch.cat([G_ab(fixed["a"]), G_ba(fixed["b"])])
@@ -560,6 +645,7 @@ def fit_cyclegan(
             callback(step, history, G_ab)
 
     def checkpoint() -> None:
+        flush()
         if ckpt is not None:
             position = (step, epoch, index)
             state = _snapshot(
@@ -611,21 +697,21 @@ def fit_cyclegan(
                     sched.step()
 
                 step, index = step + 1, index + 1
-                with torch.no_grad():
-                    stats = torch.stack([
+                with torch.no_grad():  # stays on the device: no waiting for the GPU here
+                    pending.append(torch.stack([
                         loss_d.detach(), loss_g.detach(),
                         (real_a_scores.mean() + real_b_scores.mean()) / 2,
                         (fake_a_scores.mean() + fake_b_scores.mean()) / 2,
                         loss_gan.detach(), loss_cycle.detach(), loss_id.detach(),
-                    ]).tolist()  # fmt: skip
-                if not all(map(math.isfinite, stats)):
-                    raise _diverged(step, stats, history, ckpt)
-                history.append(*stats[:4], g_gan=stats[4], cycle=stats[5], identity=stats[6])
+                    ]))  # fmt: skip
 
                 bar.update(1)
-                if step % 5 == 0:
+                if step % STATS_EVERY == 0:
+                    flush()
                     bar.set_postfix(
-                        d_loss=f"{stats[0]:.3f}", g_loss=f"{stats[1]:.3f}", refresh=False
+                        d_loss=f"{history.d_loss[-1]:.3f}",
+                        g_loss=f"{history.g_loss[-1]:.3f}",
+                        refresh=False,
                     )
                 if step % sample_every == 0:
                     sample()
@@ -641,5 +727,5 @@ def fit_cyclegan(
         bar.close()
     if not history.samples or history.samples[-1][0] != step:
         sample()
-    checkpoint()
+    checkpoint()  # also records the last steps' stats (without out_dir too)
     return history

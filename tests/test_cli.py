@@ -84,6 +84,45 @@ def test_train_in_two_parts_equals_one_run(tmp_path, capsys):
     assert "--seed 0" in capsys.readouterr().err
 
 
+def test_resume_refuses_data_from_another_source(tmp_path, capsys, monkeypatch):
+    """Started offline on the stand-in, resumed with network access: not on the real data."""
+    from ganlib import data
+
+    monkeypatch.setenv("GANLIB_OFFLINE", "1")  # --source auto falls back to the stand-in
+    run = tmp_path / "run"
+    argv = ["train", "mlp", "--data", "mnist", "--out", str(run), "--quiet", "--batch-size", "8"]
+    assert main([*argv, "--width", "4", "--steps", "2"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["source"] == "auto" and config["loaded"]["source"] == "stand-in"
+    load, standin = data.load, data.load("mnist", source="offline")
+
+    def load_real(*args, **kw):  # what `auto` finds once the network is back
+        return data.ImageDataset(standin.images, name="mnist", source="download")
+
+    monkeypatch.setattr(data, "load", load_real)
+    capsys.readouterr()
+    assert main([*argv, "--steps", "4"]) == 2
+    err = capsys.readouterr().err
+    assert f"was trained on stand-in data ({len(standin)} images)" in err
+    assert "download data" in err and "--source offline" in err and "new --out" in err
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 2  # untouched
+
+    smaller = data.ImageDataset(standin.images[:100], name="mnist", source="stand-in")
+    monkeypatch.setattr(data, "load", lambda *args, **kw: smaller)
+    assert main([*argv, "--steps", "4"]) == 2
+    assert "this time stand-in data (100 images)" in capsys.readouterr().err
+    monkeypatch.setattr(data, "load", load)  # the stand-in again: the run continues
+    assert main([*argv, "--source", "offline", "--steps", "4"]) == 0
+
+    # a download that is read back from the cache later is the same data
+    monkeypatch.setattr(data, "load", load_real)
+    assert train(tmp_path / "real", "--steps", "1") == 0
+    monkeypatch.setattr(
+        data, "load", lambda *a, **kw: data.ImageDataset(standin.images, source="cache")
+    )
+    assert train(tmp_path / "real", "--steps", "2") == 0
+
+
 def test_sample_writes_uint8_images(tmp_path, capsys):
     assert train(tmp_path / "run", "--steps", "2", model="dcgan", data="svhn") == 0
     out = tmp_path / "s.npz"

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from ganlib import checkpoint, losses, models, train
-from ganlib.data import BatchLoader
+from ganlib.data import BatchLoader, ImageDataset
 
 Z = 8
 
@@ -92,6 +92,37 @@ def test_budgets():
         train.fit_gan(G, D, [], z_dim=Z, steps=1)
 
 
+def test_the_data_itself_is_refused_where_a_loader_belongs():
+    G, D = mlp_pair()
+    data = images()
+    for wrong in (data, ImageDataset(data)):  # easy slips: the dataset or ds.images
+        with pytest.raises(
+            TypeError, match=r"loader is a .*data\.BatchLoader\(dataset, batch_size\)"
+        ):
+            train.fit_gan(G, D, wrong, z_dim=Z, steps=1, progress=False)
+    nets, _ = cyclegan(steps=1)
+    loader = TinyLoader(images(4, 3, 16), 2)
+    with pytest.raises(TypeError, match=r"loader_b is a ImageDataset.*BatchLoader"):
+        train.fit_cyclegan(*nets, loader, ImageDataset(images(4, 3, 16)), steps=1, progress=False)
+
+
+def test_batches_must_be_float_images_with_four_dims():
+    G, D = mlp_pair()
+    cases = [
+        ([images(8)], r"torch\.uint8 images \(8, 1, 28, 28\).*x\.float\(\) / 127\.5 - 1"),
+        ([torch.zeros(8, 28, 28)], r"shape \(8, 28, 28\); expected 4 dims \(N, C, H, W\)"),
+        ([{"image": torch.zeros(8, 1, 28, 28)}], r"yielded a dict; it must yield image tensors"),
+    ]
+    for loader, message in cases:
+        with pytest.raises(TypeError, match=message):
+            train.fit_gan(G, D, loader, z_dim=Z, steps=1, progress=False)
+    nets, _ = cyclegan(steps=1)
+    with pytest.raises(TypeError, match=r"torch\.uint8 images.*BatchLoader"):
+        train.fit_cyclegan(*nets, [images(2, 3, 16)], [images(2, 3, 16)], steps=1, progress=False)
+    labelled = [(torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long))]  # (images, labels)
+    assert train.fit_gan(G, D, labelled, z_dim=Z, steps=1, progress=False).steps == 1
+
+
 def test_training_moves_the_discriminator():
     G, D, h = fit(steps=30, lr=1e-3)
     # a discriminator that learns separates real from fake better than at the start
@@ -164,6 +195,39 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path):
     assert checkpoint.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 4
 
 
+def test_step_stats_reach_the_cpu_in_batches(monkeypatch):
+    """One GPU->CPU copy per STATS_EVERY steps, not one per step (each one stalls a CUDA run)."""
+    copies = []
+    tolist = torch.Tensor.tolist
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda t: copies.append(t.shape) or tolist(t))
+    _, _, h = fit(steps=40, sample_every=1000, checkpoint_every=1000)
+    assert h.steps == 40 and all(math.isfinite(x) for x in h.d_loss + h.d_fake)
+    assert len(copies) <= 3  # every 20 steps (20, 40) and at the end: not 40
+
+
+def test_divergence_between_stat_copies_names_the_first_bad_step(tmp_path):
+    def exploding_at(n):
+        calls = {"n": 0}
+
+        def d_loss(real_logits, fake_logits):
+            calls["n"] += 1
+            loss = losses.d_loss_bce(real_logits, fake_logits)
+            return loss * float("inf") if calls["n"] >= n else loss
+
+        return d_loss
+
+    # found at the checkpoint of step 9, which is not written: the one of step 6 stays
+    with pytest.raises(train.TrainingDiverged) as err:
+        fit(tmp_path, steps=30, d_loss=exploding_at(7), checkpoint_every=3, sample_every=1000)
+    assert err.value.step == 7 and err.value.history.steps == 6 and "step 7" in str(err.value)
+    assert checkpoint.load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 6
+    # found at the end of a short run, or at the regular copy of a long one
+    for steps in (10, 30):
+        with pytest.raises(train.TrainingDiverged, match="step 3") as err:
+            fit(steps=steps, d_loss=exploding_at(3), checkpoint_every=1000, sample_every=1000)
+        assert err.value.history.steps == 2
+
+
 def test_dcgan_trains_with_mixed_precision():
     torch.manual_seed(0)
     G = models.DCGANGenerator(Z, channels=3, image_size=32, width=4)
@@ -173,12 +237,12 @@ def test_dcgan_trains_with_mixed_precision():
     assert h.steps == 3 and h.samples[-1][1].shape == (4, 3, 32, 32)
 
 
-def cyclegan(out_dir=None, steps=4, **kw):
+def cyclegan(out_dir=None, steps=4, batch_size=2, **kw):
     torch.manual_seed(0)
     nets = [models.ResnetGenerator(3, 4, 1) for _ in range(2)]
     nets += [models.PatchDiscriminator(3, 4, n_layers=2) for _ in range(2)]
-    a = TinyLoader(images(8, 3, 16, seed=1), 2)
-    b = TinyLoader(images(8, 3, 16, seed=2), 2, seed=1)
+    a = TinyLoader(images(8, 3, 16, seed=1), batch_size)
+    b = TinyLoader(images(8, 3, 16, seed=2), batch_size, seed=1)
     kw = {"pool_size": 3, "decay_start": 2, "n_fixed": 2, "progress": False, **kw}
     h = train.fit_cyclegan(*nets, a, b, steps=steps, out_dir=out_dir, checkpoint_every=2, **kw)
     return nets, h
@@ -216,6 +280,23 @@ def test_cyclegan_resume_is_bitwise_exact(tmp_path):
     nets2, h2 = cyclegan(path, steps=6, resume=True)
     assert_bitwise_equal(state_of(*nets), state_of(*nets2))
     assert h2.extra == h.extra
+
+
+def test_cyclegan_fixed_images_span_batches_and_resume(tmp_path):
+    """batch_size=1, n_fixed=3: the first 3 images of each domain's epoch 0, not 1 of each."""
+    nets, h = cyclegan(steps=4, batch_size=1, n_fixed=3)
+    order_a, order_b = (TinyLoader(images(8, 3, 16), 1, seed=s).order(0) for s in (0, 1))
+    first = [images(8, 3, 16, seed=1)[order_a[:3]], images(8, 3, 16, seed=2)[order_b[:3]]]
+    assert torch.equal(h.inputs, torch.cat(first))
+    assert h.samples[-1][1].shape == (6, 3, 16, 16)
+    cyclegan(tmp_path, steps=2, batch_size=1, n_fixed=3)
+    nets2, h2 = cyclegan(tmp_path, steps=4, batch_size=1, n_fixed=3, resume=True)
+    assert_bitwise_equal(state_of(*nets), state_of(*nets2))
+    assert torch.equal(h2.inputs, h.inputs) and h2.extra == h.extra
+    with pytest.raises(
+        ValueError, match=r"n_fixed=9, but the first epoch of loader_a holds only 8"
+    ):
+        cyclegan(steps=1, batch_size=1, n_fixed=9)
 
 
 KILL_SCRIPT = """
