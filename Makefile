@@ -52,6 +52,7 @@ browser-test: $(STAMP) browser-deps
 bench: $(STAMP)
 	$(BIN)/python benchmarks/data_throughput.py
 	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/lesson_step_times.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""The lesson step-time benchmark: its models are the lessons' and its numbers are sane.
+
+Only correctness is tested here; the timings themselves belong to the benchmark's own output.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location(
+        "lesson_step_times", ROOT / "benchmarks" / "lesson_step_times.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+# Parameter counts of the reference solutions' networks (G, D), counted from solutions/.
+LESSON_PARAMETERS = {
+    "01": [559_632, 533_505],
+    "03": [370_627, 167_841],
+    "04": [7_837_699, 7_837_699, 2_764_737, 2_764_737],
+    "05": [1_068_931, 663_361],
+}
+
+
+def test_benchmark_models_are_the_lessons_reference_networks(bench):
+    for run in bench.FULL_RUNS:
+        nets, cycle = bench.build(run)
+        counts = [sum(p.numel() for p in net.parameters()) for net in nets]
+        assert counts == LESSON_PARAMETERS[run.lesson], run.lesson
+        assert cycle == (run.lesson == "04")
+
+
+def test_full_run_step_counts_follow_from_the_datasets(bench):
+    runs = {run.lesson: run for run in bench.FULL_RUNS}
+    assert runs["03"].full_steps == 10 * (73_257 // 128) + 4 * 1_500
+    assert runs["05"].full_steps == 5 * (162_770 // 128)
+
+
+def test_measure_gives_a_time_and_flops_per_step(bench, one_thread):
+    mlp = next(run for run in bench.FULL_RUNS if run.lesson == "01")
+    result = bench.measure(mlp, steps=5, device=bench.get_device("cpu"))
+    assert result["ms_per_step"] > 0 and result["full_steps"] == 25_000
+    assert 0.5 < result["gflop_per_step"] < 1.0  # ~2 FLOPs per weight and image in each pass
+    assert result["full_run_min"] == pytest.approx(result["ms_per_step"] * 25_000 / 60_000, abs=0.1)
