@@ -29,8 +29,9 @@ __all__ = [
 ]
 
 #: FID (course "celeba" features) the samples must beat against held-out faces. QUICK holds for a
-#: one-minute CPU run on the offline stand-in faces; FULL for the full run on CelebA (the reference
-#: solution reaches well below it). An untrained or collapsed generator fails both.
+#: one-minute CPU run on the offline stand-in faces (the reference solution measures 50-55 there,
+#: 49 after its full defaults). FULL is for the full run on CelebA; it is a first guess, not yet
+#: calibrated on a real CelebA run. An untrained or collapsed generator fails both.
 FID_THRESHOLD_QUICK = 150.0
 FID_THRESHOLD_FULL = 60.0
 #: A generator whose samples spread less than this share of the real images' spread has collapsed.
