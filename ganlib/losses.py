@@ -11,6 +11,8 @@ Every loss here is a function you can swap into the trainers::
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -41,13 +43,13 @@ def _check_smooth(smooth: object) -> float:
             f"smooth is the target label for real images, not a switch: got smooth={smooth}. "
             "Pass the target, e.g. smooth=0.9 for label smoothing (smooth=1.0: none)."
         )
-    try:
-        value = float(smooth)
-    except (TypeError, ValueError):
+    one_number = isinstance(smooth, torch.Tensor) and smooth.numel() == 1
+    if not (isinstance(smooth, numbers.Real) or one_number):  # numpy scalars are Real too
         raise ValueError(
             f"smooth must be a number in (0, 1], got {type(smooth).__name__}; "
             "pass the target label, e.g. smooth=0.9"
-        ) from None
+        )
+    value = float(smooth)
     if not 0 < value <= 1:
         raise ValueError(
             f"smooth must be a target label in (0, 1], got {smooth}; "

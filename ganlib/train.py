@@ -430,6 +430,7 @@ def fit_gan(
         sample_every=sample_every,
         checkpoint_every=checkpoint_every,
         g_steps=g_steps,
+        n_fixed=n_fixed,
     )
     _check_loader(loader)
     device = get_device(device)
@@ -579,7 +580,13 @@ def fit_cyclegan(
     sampling (translations of ``n_fixed`` fixed images of each domain), checkpoints, ``resume``
     and ``amp`` work as in :func:`fit_gan`; ``callback(step, history, G_ab)``.
     """
-    _check_options(out_dir, resume, sample_every=sample_every, checkpoint_every=checkpoint_every)
+    _check_options(
+        out_dir,
+        resume,
+        sample_every=sample_every,
+        checkpoint_every=checkpoint_every,
+        n_fixed=n_fixed,
+    )
     _check_loader(loader_a, "loader_a")
     _check_loader(loader_b, "loader_b")
     device = get_device(device)

@@ -45,7 +45,7 @@ def test_smooth_refuses_a_bool(smooth):
             loss()
 
 
-@pytest.mark.parametrize("smooth", [0.0, -0.1, 1.1, float("nan"), "0.9x"])
+@pytest.mark.parametrize("smooth", [0.0, -0.1, 1.1, float("nan"), "0.9x", "0.9", torch.ones(2)])
 def test_smooth_must_be_a_target_in_0_1(smooth):
     with pytest.raises(ValueError, match=r"smooth.*0\.9"):
         losses.real_loss(LOGITS, smooth=smooth)
@@ -57,6 +57,9 @@ def test_smooth_accepts_plain_numbers():
     assert torch.allclose(losses.real_loss(LOGITS, smooth=1), losses.real_loss(LOGITS))
     assert torch.allclose(
         losses.real_loss(LOGITS, smooth=np.float64(0.9)), losses.real_loss(LOGITS, smooth=0.9)
+    )
+    assert torch.allclose(
+        losses.real_loss(LOGITS, smooth=torch.tensor(0.9)), losses.real_loss(LOGITS, smooth=0.9)
     )
 
 

@@ -88,6 +88,8 @@ def test_budgets():
         train.fit_gan(G, D, loader, z_dim=Z, steps=1, resume=True)
     with pytest.raises(ValueError, match="sample_every must be a positive int, got 0"):
         train.fit_gan(G, D, loader, z_dim=Z, steps=1, sample_every=0)
+    with pytest.raises(ValueError, match="n_fixed must be a positive int, got 0"):
+        train.fit_gan(G, D, loader, z_dim=Z, steps=1, n_fixed=0)
     with pytest.raises(ValueError, match="smaller than one batch"):
         train.fit_gan(G, D, [], z_dim=Z, steps=1)
 
@@ -297,6 +299,8 @@ def test_cyclegan_fixed_images_span_batches_and_resume(tmp_path):
         ValueError, match=r"n_fixed=9, but the first epoch of loader_a holds only 8"
     ):
         cyclegan(steps=1, batch_size=1, n_fixed=9)
+    with pytest.raises(ValueError, match="n_fixed must be a positive int, got 0"):
+        cyclegan(steps=1, n_fixed=0)
 
 
 KILL_SCRIPT = """
