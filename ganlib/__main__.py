@@ -142,6 +142,13 @@ def _train(args: argparse.Namespace) -> int:
                 f"{out} holds a run with {were}; keep those options to continue it, "
                 "or train into a new --out directory"
             )
+        if args.root is not None and args.root != config.get("root"):
+            before = config.get("root")
+            were = f"the images in --root {before}" if before else "data found without --root"
+            raise UsageError(
+                f"{out} holds a run trained on {were}; to train on other images, use a new "
+                "--out directory"
+            )
         config["source"] = given.get("source", config["source"])
     else:
         config = {**DEFAULTS[args.model], "seed": 0, "source": "auto", "image_size": None, **given}

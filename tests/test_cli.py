@@ -121,6 +121,9 @@ def test_resume_refuses_data_from_another_source(tmp_path, capsys, monkeypatch):
         data, "load", lambda *a, **kw: data.ImageDataset(standin.images, source="cache")
     )
     assert train(tmp_path / "real", "--steps", "2") == 0
+    capsys.readouterr()
+    assert train(tmp_path / "real", "--steps", "3", "--root", str(tmp_path)) == 2
+    assert "without --root" in capsys.readouterr().err  # other images: a new run, not this one
 
 
 def test_sample_writes_uint8_images(tmp_path, capsys):
