@@ -5,10 +5,12 @@ Only correctness is tested here; the timings themselves belong to the benchmark'
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,10 +44,26 @@ def test_benchmark_models_are_the_lessons_reference_networks(bench):
         assert cycle == (run.lesson == "04")
 
 
-def test_full_run_step_counts_follow_from_the_datasets(bench):
+def default(notebook: str, name: str) -> object:
+    """A value that the solution notebook's parameters cell assigns."""
+    nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
+            return ast.literal_eval(node.value)
+    raise KeyError(name)
+
+
+def test_full_run_step_counts_are_the_lessons_defaults(bench):
     runs = {run.lesson: run for run in bench.FULL_RUNS}
-    assert runs["03"].full_steps == 10 * (73_257 // 128) + 4 * 1_500
-    assert runs["05"].full_steps == 5 * (162_770 // 128)
+    assert runs["01"].full_steps == default("01_mlp_gan_mnist.ipynb", "STEPS")
+    svhn_epoch = 73_257 // default("03_dcgan_svhn.ipynb", "BATCH_SIZE")
+    assert runs["03"].full_steps == (
+        default("03_dcgan_svhn.ipynb", "EPOCHS") * svhn_epoch
+        + 4 * default("03_dcgan_svhn.ipynb", "EXPERIMENT_STEPS")
+    )
+    assert runs["04"].full_steps == default("04_cyclegan_summer2winter.ipynb", "EPOCHS") * 962
+    assert runs["05"].full_steps == default("05_face_generation_project.ipynb", "STEPS")
 
 
 def test_measure_gives_a_time_and_flops_per_step(bench, one_thread):
