@@ -62,6 +62,24 @@ def missing_dependency() -> str | None:
     return None
 
 
+def skip_or_fail(reason: str | None) -> None:
+    """Skip when something the browser test needs is missing; fail instead where it must run."""
+    if reason and os.environ.get("GANLIB_REQUIRE_BROWSER") == "1":  # CI: a skip would hide it
+        pytest.fail(f"GANLIB_REQUIRE_BROWSER=1 but {reason} (bash tools/install_browser_deps.sh)")
+    if reason:
+        pytest.skip(reason)
+
+
+def test_a_missing_browser_fails_where_the_test_must_run(monkeypatch):
+    monkeypatch.setenv("GANLIB_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="chromium is missing"):
+        skip_or_fail("chromium is missing")
+    skip_or_fail(None)  # nothing missing: the test runs
+    monkeypatch.delenv("GANLIB_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception, match="chromium is missing"):
+        skip_or_fail("chromium is missing")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -128,9 +146,7 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[dict]:
     """A throwaway JupyterLab on 127.0.0.1: temp root, settings, token and port."""
-    reason = missing_dependency()
-    if reason:
-        pytest.skip(reason)
+    skip_or_fail(missing_dependency())
     root = tmp_path / "root"
     root.mkdir()
     notebook = prepare_notebook(root)
