@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from tools import make_exercises as mx
 
@@ -76,6 +76,11 @@ def test_markdown_region_becomes_answer_placeholder():
     assert second == "*Hint: think of log(0)*\n\n*Your answer here.*\nEnd."
 
 
+def test_prose_that_mentions_an_end_solution_is_not_a_marker():
+    text = "In the end, solutions differ: begin solutions with a baseline."
+    assert sources(mx.exercise_notebook(notebook(new_markdown_cell(text)))) == [text]
+
+
 def test_solution_only_cells_outputs_and_metadata_are_stripped():
     code = new_code_cell(
         "print(1)",
@@ -129,6 +134,10 @@ def test_colab_badge_points_to_notebooks():
         ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "cannot nest"),
         ("## BEGIN SOLUTION\nx = 1\n## END SOLUTION", "looks like a solution marker"),
         ("x = 1  ### END SOLUTION", "looks like a solution marker"),
+        ("### BEGIN-SOLUTION\nx = 1\n### END-SOLUTION", "line 1 looks like a solution marker"),
+        ("### BEGIN\tSOLUTION\nx = 1\n### END\tSOLUTION", "line 1 looks like a solution marker"),
+        ("### BEGIN SOLUTION\nx = 1\n### End.Solution", "line 3 looks like a solution marker"),
+        ("# begin solution\nx = 1", "line 1 looks like a solution marker"),
     ],
 )
 def test_malformed_markers_name_the_notebook_and_cell(source, problem):
@@ -138,6 +147,21 @@ def test_malformed_markers_name_the_notebook_and_cell(source, problem):
     message = str(info.value)
     assert "solutions/07_demo.ipynb, cell 1 (id 'cell-1'" in message
     assert problem in message
+
+
+def test_markers_in_raw_cells_are_refused():
+    """Raw cells are copied unchanged: a marked region in one would ship its solution."""
+    plain = notebook(new_raw_cell("Just text.\n\tKept as it is."))
+    assert sources(mx.exercise_notebook(plain)) == ["Just text.\n\tKept as it is."]
+    solution = notebook(
+        new_markdown_cell("# Title"),
+        new_raw_cell("Answer:\n### BEGIN SOLUTION\nthe secret\n### END SOLUTION"),
+    )
+    with pytest.raises(mx.MarkerError) as info:
+        mx.exercise_notebook(solution, name="solutions/07_demo.ipynb")
+    message = str(info.value)
+    assert "solutions/07_demo.ipynb, cell 1 (id 'cell-1'" in message
+    assert "line 2 of this raw cell" in message and "code or markdown cell" in message
 
 
 def test_fixture_exercise_leaks_no_solution(fixture_notebook):
@@ -216,6 +240,26 @@ def test_check_detects_drift(fixture_notebook, tmp_path, capsys):
     assert "01_orphan.ipynb: has no solution notebook" in capsys.readouterr().out
     mx.main(dirs)  # writing removes the orphan
     assert not (notebooks / "01_orphan.ipynb").exists()
+    assert mx.main(["--check", *dirs]) == 0
+
+
+def test_check_compares_bytes_and_writing_restores_them(fixture_notebook, tmp_path, capsys):
+    """A notebook converted to CRLF (say by git's autocrlf) is drift, and writing fixes it."""
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
+    solutions.mkdir()
+    shutil.copy(fixture_notebook, solutions)
+    dirs = ["--solutions-dir", str(solutions), "--notebooks-dir", str(notebooks)]
+    assert mx.main(dirs) == 0
+    target = notebooks / fixture_notebook.name
+    generated = target.read_bytes()
+    assert b"\r" not in generated and generated == mx.exercise_text(fixture_notebook).encode()
+
+    target.write_bytes(generated.replace(b"\n", b"\r\n"))
+    capsys.readouterr()
+    assert mx.main(["--check", *dirs]) == 1
+    assert "00_fixture.ipynb: differs from what" in capsys.readouterr().out
+    assert mx.main(dirs) == 0 and "wrote" in capsys.readouterr().out
+    assert target.read_bytes() == generated
     assert mx.main(["--check", *dirs]) == 0
 
 

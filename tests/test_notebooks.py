@@ -45,10 +45,10 @@ NBVAL_TAG = "nbval-check-output"
 by_stem = pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
 
 
-def solution_or_skip(lesson: Lesson) -> Path:
+def solution_of(lesson: Lesson) -> Path:
+    """The lesson's solution notebook: every lesson of the manifest must have one."""
     path = lesson.solution(SOLUTIONS)
-    if not path.exists():
-        pytest.skip(f"solutions/{lesson.filename} is not written yet")
+    assert path.exists(), f"solutions/{lesson.filename} is missing (listed in tools/lessons.py)"
     return path
 
 
@@ -217,12 +217,12 @@ def validate(lesson: Lesson, path: Path, tmp_path: Path) -> dict:
 @pytest.mark.notebook
 @by_stem
 def test_solution_notebook_runs(lesson, tmp_path):
-    validate(lesson, solution_or_skip(lesson), tmp_path)
+    validate(lesson, solution_of(lesson), tmp_path)
 
 
 @by_stem
 def test_exercise_notebook_is_current_and_valid_python(lesson):
-    solution = solution_or_skip(lesson)
+    solution = solution_of(lesson)
     exercise = lesson.exercise(NOTEBOOKS)
     assert exercise.exists(), f"{exercise} missing: run `python tools/make_exercises.py`"
     assert exercise.read_text(encoding="utf-8") == make_exercises.exercise_text(solution), (
@@ -235,7 +235,7 @@ def test_exercise_notebook_is_current_and_valid_python(lesson):
 @by_stem
 def test_notebook_follows_the_conventions(lesson):
     """Quick parameters exist in the parameters cell; nbval-compared cells have expected text."""
-    path = solution_or_skip(lesson)
+    path = solution_of(lesson)
     _, missing = run_parameters(lesson, path, OUT_DIR="x", DATA_SOURCE="offline", DEVICE="cpu")
     assert not missing, (
         f"{path.name}'s parameters cell lacks {', '.join(missing)}: rename them in tools/lessons.py "
@@ -246,9 +246,16 @@ def test_notebook_follows_the_conventions(lesson):
     with_expected_outputs(nb, path.name)  # every tagged cell has its expected text
 
 
-def test_every_lesson_notebook_is_in_the_manifest():
+def test_every_lesson_notebook_is_in_the_manifest_and_back():
     strays = unlisted(SOLUTIONS) + unlisted(NOTEBOOKS)
     assert not strays, f"not listed in tools/lessons.py: {', '.join(map(str, strays))}"
+    missing = [
+        f"{folder.name}/{lesson.filename}"
+        for lesson in LESSONS
+        for folder in (SOLUTIONS, NOTEBOOKS)
+        if not (folder / lesson.filename).exists()
+    ]
+    assert not missing, f"listed in tools/lessons.py but missing: {', '.join(missing)}"
 
 
 def test_manifest_matches_the_design():
@@ -451,3 +458,26 @@ def test_lessons_are_found_by_number_or_stem():
     assert find("1") is find("01") is find("01_mlp_gan_mnist.ipynb") is LESSONS[1]
     with pytest.raises(KeyError, match="known lessons: 00_gan_game"):
         find("9")
+
+
+@pytest.mark.notebook
+def test_run_course_fails_a_lesson_that_leaves_no_metrics(fixture_notebook, tmp_path):
+    """A lesson that runs to the end but saves no metrics.json (or a figure) is not "ok"."""
+    nb = nbformat.read(fixture_notebook, as_version=4)
+    last = nb.cells[-1]
+    assert "save_metrics(" in last.source and '"losses.png"' in last.source
+    last.source = (
+        "Path(OUT_DIR).mkdir(parents=True, exist_ok=True)\n"
+        "Figure(figsize=(1, 1)).savefig(Path(OUT_DIR) / 'samples.png')\n"
+        "print('forgot losses.png and metrics.json')"
+    )
+    notebook = tmp_path / "solutions" / "00_fixture.ipynb"
+    notebook.parent.mkdir()
+    nbformat.write(nb, notebook)
+    lesson = Lesson("00_fixture", "fixture", "synthetic", {"STEPS": 5})
+
+    result = run_course.run_lesson(lesson, notebook, tmp_path / "runs", device="cpu")
+    assert result.status == "failed", result
+    assert result.notebook and result.metrics == {}
+    assert "metrics.json, losses.png" in result.error and "samples.png" not in result.error
+    assert "00_fixture" in result.error and "OUT_DIR" in result.error

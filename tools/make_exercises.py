@@ -12,11 +12,13 @@ In the exercise notebook a code region becomes, at the marker's indentation::
     # TODO: use nn.Linear(hidden, 1) for the last layer
     raise NotImplementedError("Exercise: write your code here (see the TODO above).")
 
-and a markdown region becomes ``*Your answer here.*``. Cells tagged ``solution-only`` are dropped,
-outputs and execution counts are cleared, cell metadata is cut down to the tags (less
-``nbval-check-output``: CI's expected text stays in solutions/) and cell ids are numbered 0, 1,
-... exactly like ``nbstripout`` does, so the files are byte-for-byte deterministic and
-``nbstripout`` leaves them alone. The Open-in-Colab badge is pointed from solutions/ to notebooks/.
+and a markdown region becomes ``*Your answer here.*``. Raw cells are copied unchanged, so a marker
+in one is an error, as is any marker-like line that is not exactly a marker (``BEGIN-SOLUTION``).
+Cells tagged ``solution-only`` are dropped, outputs and execution counts are cleared, cell
+metadata is cut down to the tags (less ``nbval-check-output``: CI's expected text stays in
+solutions/) and cell ids are numbered 0, 1, ... exactly like ``nbstripout`` does, so the files are
+byte-for-byte deterministic (utf-8, LF line ends, on every OS) and ``nbstripout`` leaves them
+alone. The Open-in-Colab badge is pointed from solutions/ to notebooks/.
 
 Usage::
 
@@ -41,8 +43,10 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION(?::[ \t]*(?P<hint>.*?))?[ \t]*$")
 END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
-# Anything that looks like a marker but is not one exactly (typos would leak the solution).
-NEAR_MISS = re.compile(r"(BEGIN|END)[ _]*SOLUTION", re.IGNORECASE)
+# A `#` comment or heading that looks like a marker but is not one exactly (`BEGIN-SOLUTION`,
+# `END\tSOLUTION`, `## begin_solution`, ...): a typo must be an error, or the solution leaks into
+# the exercise. Prose without a `#` ("in the end, solutions ...") passes.
+NEAR_MISS = re.compile(r"#.*?(BEGIN|END)[\W_]*SOLUTION", re.IGNORECASE)
 COLAB_LINK = re.compile(
     r"(https://colab\.research\.google\.com/github/[^\s)\"'<>]+?/blob/[^/\s)\"'<>]+/)solutions/"
 )
@@ -110,6 +114,17 @@ def replace_regions(source: str, cell_type: str, where: str) -> str:
     return "\n".join(out)
 
 
+def refuse_markers(source: str, where: str) -> None:
+    """Raw cells are copied as they are: any marker in one would ship its solution."""
+    for number, line in enumerate(source.split("\n"), start=1):
+        if NEAR_MISS.search(line):
+            raise MarkerError(
+                f"{where}: line {number} of this raw cell has a solution marker: {line.strip()!r}."
+                " Raw cells are copied unchanged, so the solution would reach the learners; "
+                "move the marked region into a code or markdown cell."
+            )
+
+
 def exercise_notebook(
     solution: nbformat.NotebookNode, name: str = "notebook"
 ) -> nbformat.NotebookNode:
@@ -130,6 +145,8 @@ def exercise_notebook(
         source = cell.source
         if cell.cell_type in ("code", "markdown"):
             source = replace_regions(source, cell.cell_type, _where(name, index, cell))
+        else:
+            refuse_markers(source, _where(name, index, cell))
         if cell.cell_type == "markdown":
             source = COLAB_LINK.sub(r"\1notebooks/", source)
             new = nbformat.v4.new_markdown_cell(source)
@@ -154,6 +171,11 @@ def exercise_text(solution_path: Path) -> str:
     return text if text.endswith("\n") else text + "\n"  # nbformat.write adds the same newline
 
 
+def exercise_bytes(solution_path: Path) -> bytes:
+    """The file's exact bytes: utf-8 with LF line ends on every OS (compared byte for byte)."""
+    return exercise_text(solution_path).encode("utf-8")
+
+
 def _display(path: Path) -> Path:
     try:
         return path.resolve().relative_to(Path.cwd().resolve())
@@ -173,7 +195,7 @@ def drifted(solutions_dir: Path, notebooks_dir: Path) -> list[str]:
         target = notebooks_dir / name
         if name not in exercises:
             problems.append(f"{_display(target)}: missing (generated from {_display(path)})")
-        elif target.read_text(encoding="utf-8") != exercise_text(path):
+        elif target.read_bytes() != exercise_bytes(path):  # CRLF or another encoding is drift
             problems.append(f"{_display(target)}: differs from what {_display(path)} generates")
     for name in exercises.keys() - solutions.keys():
         problems.append(
@@ -186,15 +208,15 @@ def drifted(solutions_dir: Path, notebooks_dir: Path) -> list[str]:
 def write_exercises(solutions_dir: Path, notebooks_dir: Path) -> list[Path]:
     """(Re)write notebooks/ from solutions/; return the files that changed or were removed."""
     changed = []
-    texts = {name: exercise_text(path) for name, path in _notebooks(solutions_dir).items()}
-    notebooks_dir.mkdir(parents=True, exist_ok=True)  # all texts built first: no half-done writes
-    for name, text in texts.items():
+    contents = {name: exercise_bytes(path) for name, path in _notebooks(solutions_dir).items()}
+    notebooks_dir.mkdir(parents=True, exist_ok=True)  # all built first: no half-done writes
+    for name, content in contents.items():
         target = notebooks_dir / name
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8", newline="\n")
+        if not target.exists() or target.read_bytes() != content:
+            target.write_bytes(content)
             changed.append(target)
     for name, stale in _notebooks(notebooks_dir).items():
-        if name not in texts:  # generated from a solution that no longer exists
+        if name not in contents:  # generated from a solution that no longer exists
             stale.unlink()
             changed.append(stale)
     return changed

@@ -106,6 +106,17 @@ def _read_metrics(out_dir: Path) -> tuple[dict, str | None]:
         return {}, f"{path} is not valid JSON ({err})"
 
 
+def _missing_outputs(lesson: Lesson, out_dir: Path) -> str | None:
+    """What a lesson that ran to the end failed to leave in its OUT_DIR, or None if nothing."""
+    missing = [name for name in ("metrics.json", *lesson.figures) if not (out_dir / name).exists()]
+    if not missing:
+        return None
+    return (
+        f"ran, but {out_dir} has no {', '.join(missing)}: the notebook must write them to OUT_DIR "
+        "(ganlib.report.save_metrics and the figures listed for it in tools/lessons.py)"
+    )
+
+
 def run_lesson(
     lesson: Lesson,
     notebook: Path,
@@ -139,6 +150,9 @@ def run_lesson(
     metrics, metrics_error = _read_metrics(out_dir)
     if metrics_error and status == "ok":
         status, error = "failed", metrics_error
+    missing = _missing_outputs(lesson, out_dir) if status == "ok" else None
+    if missing:
+        status, error = "failed", missing
     executed = out_dir / notebook.name
     return Result(
         lesson=lesson.stem,
