@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from torch import nn
 
 from ganlib import models
+from ganlib.checks import CheckFailed
 from ganlib.checks import lesson03 as check
 
 try:
@@ -82,6 +84,10 @@ def test_discriminator_passes(good, capsys):
         (bank.DiscriminatorReLU, ["LeakyReLU activations", "found:    nn.ReLU"]),
         (bank.DiscriminatorSlope, ["negative slope 0.2", "slope 0.01"]),
         (bank.DiscriminatorFunctionalSlope, ["slope 0.1"]),
+        (bank.DiscriminatorFunctionalReLU, ["slope 0: a ReLU", "F.leaky_relu(x, 0.2)"]),
+        (bank.DiscriminatorELU, ["something else between the first two convolutions"]),
+        (bank.DiscriminatorNoActivation, ["no activation", "feeds the next one directly"]),
+        (bank.DiscriminatorLaterSlope, ["every LeakyReLU with slope 0.2", "net.3: slope 0.01"]),
         (bank.DiscriminatorSigmoid, ["a sigmoid at the end"]),
         (bank.DiscriminatorNoBN, ["batch norm in the hidden layers"]),
         (bank.DiscriminatorPooling, ["strided convolutions", "MaxPool2d"]),
@@ -105,19 +111,36 @@ def test_generator_passes(good, capsys):
 @pytest.mark.parametrize(
     ("broken", "fragments"),
     [
-        (bank.GeneratorNoTanh, ["finish with nn.Tanh()"]),
+        (bank.GeneratorNoTanh, ["pixels in [-1, 1]", "found:    range [", "nn.Tanh()"]),
         (bank.GeneratorSigmoid, ["no negative values"]),
+        (bank.GeneratorHardtanh, ["cut off at -1 and 1", "nn.Hardtanh or clamp"]),
+        (bank.GeneratorNoTanhSmallInit, ["when the last layer is scaled up", "nn.Tanh()"]),
+        (bank.GeneratorStartsAt8, ["a 4x4 feature map", "spatial sizes [(8, 8), (16, 16)"]),
         (bank.GeneratorBNOutput, ["no batch norm on the output layer"]),
         (bank.GeneratorNoBN, ["batch norm after the hidden layers"]),
         (bank.GeneratorLeaky, ["nn.ReLU activations"]),
         (bank.GeneratorWrongSize, ["shape (16, 3, 32, 32)", "shape (16, 3, 16, 16)"]),
         (bank.GeneratorIgnoresZ, ["the same image for every z"]),
+        # its constant image is all positive: the same-image diagnosis must come first
+        (bank.GeneratorIgnoresZPositive, ["the same image for every z", "feed z"]),
         (bank.GeneratorFlatZ, ["found:    RuntimeError"]),
         (nn.Linear(100, 3), ["shape (16, 3, 32, 32)"]),
     ],
 )
 def test_generator_catches_mistakes(broken, fragments):
     fails(check.generator, broken, *fragments)
+
+
+@pytest.mark.parametrize("broken", [bank.GeneratorIgnoresZ, bank.GeneratorSigmoid])
+def test_generator_verdict_does_not_depend_on_the_global_seed(broken):
+    """The checker builds the learner's network inside seeded(...): the same message every run."""
+    messages = set()
+    for seed in range(20):
+        torch.manual_seed(seed)
+        with pytest.raises(CheckFailed) as info:
+            check.generator(broken)
+        messages.add(str(info.value))
+    assert len(messages) == 1, messages
 
 
 def test_weights_init_passes_on_reference_and_library(capsys):

@@ -49,7 +49,10 @@ def test_resnet_generator_passes(good, capsys):
     [
         (bank.GeneratorBatchNorm, ["nn.InstanceNorm2d(channels) instead of nn.BatchNorm2d"]),
         (bank.GeneratorZeroPadding, ["zero padding in encoder.1"]),
-        (bank.GeneratorNoTanh, ["nn.Tanh()"]),
+        (bank.GeneratorNoTanh, ["pixels in [-1, 1]", "found:    range [", "nn.Tanh()"]),
+        (bank.GeneratorSigmoid, ["no negative values", "nn.Tanh()"]),
+        (bank.GeneratorHardtanh, ["cut off at -1 and 1", "nn.Hardtanh or clamp"]),
+        (bank.GeneratorNoTanhSmall, ["when the last layer is scaled up", "nn.Tanh()"]),
         (bank.GeneratorNoDownsampling, ["downsamples twice", "smallest feature map 32x32"]),
         (bank.GeneratorNoBlocksArg, ["TypeError", "n_blocks"]),
     ],

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganlib.checks import lesson05 as check
+from ganlib.data import ImageDataset
 
 try:
     from tests.broken import fails_with as fails
@@ -148,7 +149,9 @@ def test_results_passes_samples_like_the_held_out_faces(capsys):
     assert "\u2714 results" in capsys.readouterr().out
 
 
-def test_results_fails_an_untrained_generator():
+def test_results_rejects_an_untrained_generator_as_collapsed():
+    """Fresh weights draw near-blank images (about 0.4% of the real spread): the diversity guard
+    rejects them before the FID is measured."""
     torch.manual_seed(0)
     fails(
         check.results,
@@ -156,7 +159,34 @@ def test_results_fails_an_untrained_generator():
         blobs(),
         Z,
         source="stand-in",
-        fragments=["results", "found:"],
+        fragments=["collapsed", "found:    spread 0%"],
+    )
+
+
+def stand_in_dataset(images):
+    """Images in [-1, 1] as an ImageDataset from the offline stand-in: uint8, source "stand-in"."""
+    pixels = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return ImageDataset(pixels, name="celeba", split="test", source="stand-in")
+
+
+def test_results_takes_a_dataset_with_uint8_images(capsys):
+    fid = check.results(Lookup(blobs(seed=1)), stand_in_dataset(blobs(seed=2)), Z)
+    assert 0 <= fid <= 10  # the uint8 pixels were scaled to [-1, 1] like the samples
+    assert "✔ results" in capsys.readouterr().out
+
+
+def test_results_picks_the_threshold_from_the_datasets_source():
+    red = blobs(seed=3)
+    red[:, 0] = 1.0
+    held_out = stand_in_dataset(blobs())
+    fails(check.results, Lookup(red), held_out, Z, fragments=["FID <= 150", "found:    FID"])
+    fails(
+        check.results,
+        Lookup(red),
+        held_out,
+        Z,
+        source="download",  # real CelebA: the full threshold
+        fragments=[f"FID <= {check.FID_THRESHOLD_FULL:g}"],
     )
 
 

@@ -112,8 +112,8 @@ def _check_gradients(module: nn.Module, out: Tensor, what: str) -> None:
 def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
     """The MLP discriminator: images (N, 1, 28, 28) -> one logit each, LeakyReLU(0.2), dropout."""
     what = "discriminator"
-    D = build(cls_or_module, what=what, **kwargs)
-    with seeded(0):
+    with seeded(0):  # the learner's weights and the inputs: the same verdict every run
+        D = build(cls_or_module, what=what, **kwargs)
         x = torch.rand(64, *IMAGE_SHAPE) * 2 - 1
         D.train()
         out = expect_tensor(
@@ -168,8 +168,8 @@ def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
 def generator(cls_or_module: Any, z_dim: int = 100, **kwargs: Any) -> None:
     """The MLP generator: z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1] (Tanh)."""
     what = "generator"
-    G = build(cls_or_module, what=what, **kwargs)
-    with seeded(0):
+    with seeded(0):  # the learner's weights and the inputs: the same verdict every run
+        G = build(cls_or_module, what=what, **kwargs)
         z = torch.randn(64, z_dim)
         G.train()
         out = expect_tensor(

@@ -121,6 +121,47 @@ def expect_gradients(net: nn.Module, loss: torch.Tensor, what: str, *, hint: str
     net.zero_grad(set_to_none=True)
 
 
+def expect_tanh_output(
+    net: nn.Module, steps: list[Step], inputs: torch.Tensor, out: torch.Tensor, what: str
+) -> None:
+    """Check that a generator's output activation is a Tanh, whatever the size of its inputs.
+
+    ``out`` is ``net(inputs)`` and ``steps`` its trace. A copy with the last layer scaled up
+    shows the activation: a Sigmoid or ReLU gives no negative values, no activation lets values
+    past 1 through, and a Hardtanh (or a clamp) equals the last layer's output cut at -1 and 1.
+    """
+    big = call(scaled_copy(net, steps, 1000.0, what), inputs, what=what)
+    if not isinstance(big, torch.Tensor):
+        return
+    if big.min() >= -1e-6:
+        raise CheckFailed(
+            what,
+            expected="pixels in [-1, 1] (Tanh)",
+            found="no negative values: a sigmoid or ReLU at the end",
+            hint="finish with nn.Tanh(), like the real images scaled to [-1, 1]",
+        )
+    if big.abs().max() > 1 + 1e-5:
+        raise CheckFailed(
+            what,
+            expected="a Tanh that keeps every pixel in [-1, 1]",
+            found=f"values up to {big.abs().max():.3g} when the last layer is scaled up",
+            hint="finish with nn.Tanh()",
+        )
+    before = layers(steps)[-1].output
+    if (
+        isinstance(before, torch.Tensor)
+        and before.shape == out.shape
+        and torch.allclose(out, before.clamp(-1, 1), atol=1e-6)
+        and not torch.allclose(out, torch.tanh(before), atol=1e-4)
+    ):
+        raise CheckFailed(
+            what,
+            expected="a Tanh: a smooth squash into [-1, 1]",
+            found="the last layer's output cut off at -1 and 1 (nn.Hardtanh or clamp)",
+            hint="finish with nn.Tanh(): a clipped pixel passes no gradient back to the generator",
+        )
+
+
 def leaky_slope(before: torch.Tensor, after: torch.Tensor) -> float | None:
     """The slope an elementwise activation applied to negative values (None if not elementwise)."""
     if not isinstance(after, torch.Tensor) or before.shape != after.shape:
@@ -217,15 +258,15 @@ def deconv_output_size(fn: Callable[..., Any]) -> None:
 def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
     layer_name = kind.__name__
     for kwargs, c_in, c_out, size_in, size_out, bn in shapes:
-        block = _module(
-            call(fn, c_in, c_out, what=what, **kwargs),
-            what,
-            f"return nn.Sequential(nn.{layer_name}(...), nn.BatchNorm2d(...)) or just the layer",
-        )
-        with seeded(0):
+        with seeded(0):  # the same weights and input on every run
+            block = _module(
+                call(fn, c_in, c_out, what=what, **kwargs),
+                what,
+                f"return nn.Sequential(nn.{layer_name}(...), nn.BatchNorm2d(...)) or just the layer",
+            )
             x = torch.randn(4, c_in, size_in, size_in)
-        block.train()
-        out, steps = trace(block, x, what=what)
+            block.train()
+            out, steps = trace(block, x, what=what)
         expect_tensor(
             out,
             f"{what} output",
@@ -315,11 +356,11 @@ def deconv_block(fn: Callable[..., Any]) -> None:
 def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N803 - a class
     """A DCGAN discriminator: (N, 3, 32, 32) images to one raw logit each."""
     what = "discriminator"
-    D = build(Discriminator, what=what)
-    D.train()
-    with seeded(0):
+    with seeded(0):  # the same weights and images on every run: a verdict must not be luck
+        D = build(Discriminator, what=what)
+        D.train()
         x = torch.randn(16, 3, image_size, image_size)
-    out, steps = trace(D, x, what=what)
+        out, steps = trace(D, x, what=what)
     out = expect_tensor(out, f"{what} output", hint="return one logit per image: x.view(-1, 1)")
     if tuple(out.shape) not in {(16, 1), (16,)}:
         raise CheckFailed(
@@ -381,6 +422,13 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
             found="slope 0: a ReLU",
             hint=f"use nn.LeakyReLU({LEAKY_SLOPE}) or F.leaky_relu(x, {LEAKY_SLOPE})",
         )
+    if abs(slope - 1) < 1e-3:
+        raise CheckFailed(
+            what,
+            expected=f"LeakyReLU({LEAKY_SLOPE}) between the first two convolutions",
+            found="no activation: the first convolution feeds the next one directly",
+            hint=f"put nn.LeakyReLU({LEAKY_SLOPE}) after the first convolution",
+        )
     if abs(slope - LEAKY_SLOPE) > 1e-3:
         raise CheckFailed(
             what,
@@ -397,8 +445,8 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
                 hint=f"nn.LeakyReLU({LEAKY_SLOPE})",
             )
 
-    big = scaled_copy(D, steps, 1000.0, what)
-    big_out = call(big, x, what=what)
+    with seeded(0):
+        big_out = call(scaled_copy(D, steps, 1000.0, what), x, what=what)
     if isinstance(big_out, torch.Tensor) and big_out.min() >= 0 and big_out.max() <= 1:
         raise CheckFailed(
             what,
@@ -416,11 +464,11 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
 def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  # noqa: N803 - a class
     """A DCGAN generator: z of shape (N, z_dim) to (N, 3, 32, 32) images in [-1, 1]."""
     what = "generator"
-    G = build(Generator, z_dim=z_dim, what=what)
-    G.train()
-    with seeded(0):
+    with seeded(0):  # the same weights and z on every run: the verdict must not depend on luck
+        G = build(Generator, z_dim=z_dim, what=what)
+        G.train()
         z = torch.randn(16, z_dim)
-    out, steps = trace(G, z, what=what)
+        out, steps = trace(G, z, what=what)
     out = expect_tensor(
         out,
         f"{what} output",
@@ -462,29 +510,7 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  
             found="a norm after the last layer",
             hint="build the last block with batch_norm=False: the images' colours must stay free",
         )
-    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
-        raise CheckFailed(
-            what,
-            expected="pixels in [-1, 1]",
-            found=f"range [{out.min():.3g}, {out.max():.3g}]",
-            hint="finish with nn.Tanh()",
-        )
-    big = call(scaled_copy(G, steps, 1000.0, what), z, what=what)
-    if isinstance(big, torch.Tensor):
-        if big.min() >= -1e-6:
-            raise CheckFailed(
-                what,
-                expected="pixels in [-1, 1] (Tanh)",
-                found="no negative values: a sigmoid or ReLU at the end",
-                hint="finish with nn.Tanh(), like the real images scaled to [-1, 1]",
-            )
-        if big.abs().max() > 1 + 1e-5:
-            raise CheckFailed(
-                what,
-                expected="a Tanh that keeps every pixel in [-1, 1]",
-                found=f"values up to {big.abs().max():.3g} when the last layer is scaled up",
-                hint="finish with nn.Tanh()",
-            )
+    # before the output range: a constant image says nothing about the output activation
     if out.std(dim=0).mean() < 1e-4:
         raise CheckFailed(
             what,
@@ -492,6 +518,15 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  
             found="the same image for every z",
             hint="feed z through the network instead of a constant",
         )
+    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
+        raise CheckFailed(
+            what,
+            expected="pixels in [-1, 1]",
+            found=f"range [{out.min():.3g}, {out.max():.3g}]",
+            hint="finish with nn.Tanh()",
+        )
+    with seeded(0):
+        expect_tanh_output(G, steps, z, out, what)
     expect_gradients(G, out.pow(2).mean(), what)
     passed(what, f"z (16, {z_dim}) -> 4x4 -> {tuple(out.shape)} images in [-1, 1], BN + ReLU, Tanh")
 

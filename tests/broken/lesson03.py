@@ -155,6 +155,34 @@ class DiscriminatorFunctionalSlope(Discriminator):
         return x.view(-1, 1)
 
 
+class DiscriminatorFunctionalReLU(Discriminator):
+    def forward(self, x):
+        x = torch.relu(self.net[0](x))  # a ReLU the module probe cannot see
+        for layer in self.net[2:]:
+            x = layer(x)
+        return x.view(-1, 1)
+
+
+class DiscriminatorELU(Discriminator):
+    def __init__(self, width: int = 16):
+        super().__init__(width)
+        self.net[1] = nn.ELU()
+
+
+class DiscriminatorNoActivation(Discriminator):
+    def __init__(self, width: int = 16):
+        super().__init__(width)
+        self.net[1] = nn.Identity()
+
+
+class DiscriminatorLaterSlope(Discriminator):
+    """The first LeakyReLU is right; a later one keeps the default slope."""
+
+    def __init__(self, width: int = 16):
+        super().__init__(width)
+        self.net[3] = nn.LeakyReLU()
+
+
 class DiscriminatorSigmoid(Discriminator):
     def forward(self, x):
         return torch.sigmoid(super().forward(x))
@@ -237,6 +265,36 @@ class GeneratorSigmoid(Generator):
         self.net[-1] = nn.Sigmoid()
 
 
+class GeneratorHardtanh(Generator):
+    def __init__(self, z_dim: int = 100, width: int = 16):
+        super().__init__(z_dim, width)
+        self.net[-1] = nn.Hardtanh()
+
+
+class GeneratorNoTanhSmallInit(Generator):
+    """No Tanh, but the DCGAN init keeps the outputs small enough to stay inside [-1, 1]."""
+
+    def __init__(self, z_dim: int = 100, width: int = 16):
+        super().__init__(z_dim, width)
+        self.net[-1] = nn.Identity()
+        self.apply(weights_init)
+
+
+class GeneratorStartsAt8(Generator):
+    """One stage short: the first transposed convolution jumps from 1x1 straight to 8x8."""
+
+    def __init__(self, z_dim: int = 100, width: int = 16):
+        super().__init__(z_dim, width)
+        self.net = nn.Sequential(
+            deconv(z_dim, width * 2, 8, 1, 0),
+            nn.ReLU(),
+            deconv(width * 2, width),
+            nn.ReLU(),
+            deconv(width, 3, batch_norm=False),
+            nn.Tanh(),
+        )
+
+
 class GeneratorBNOutput(Generator):
     def __init__(self, z_dim: int = 100, width: int = 16):
         super().__init__(z_dim, width)
@@ -268,6 +326,15 @@ class GeneratorWrongSize(Generator):
 class GeneratorIgnoresZ(Generator):
     def forward(self, z):
         return super().forward(torch.zeros_like(z))
+
+
+class GeneratorIgnoresZPositive(GeneratorIgnoresZ):
+    """Ignores z, and its one image is all positive (as if it ended in a sigmoid)."""
+
+    def __init__(self, z_dim: int = 100, width: int = 16):
+        super().__init__(z_dim, width)
+        with torch.no_grad():
+            self.net[6][0].bias.fill_(0.5)
 
 
 class GeneratorFlatZ(Generator):

@@ -150,6 +150,28 @@ class GeneratorNoTanh(ResnetGenerator):
         self.decoder[-1] = nn.Identity()
 
 
+class GeneratorSigmoid(ResnetGenerator):
+    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 6):
+        super().__init__(channels, width, n_blocks)
+        self.decoder[-1] = nn.Sigmoid()
+
+
+class GeneratorHardtanh(ResnetGenerator):
+    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 6):
+        super().__init__(channels, width, n_blocks)
+        self.decoder[-1] = nn.Hardtanh()
+
+
+class GeneratorNoTanhSmall(ResnetGenerator):
+    """No Tanh, and a small last layer: the outputs stay inside [-1, 1] until it is scaled up."""
+
+    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 6):
+        super().__init__(channels, width, n_blocks)
+        self.decoder[-1] = nn.Identity()
+        nn.init.normal_(self.decoder[-2].weight, 0.0, 0.02)
+        nn.init.zeros_(self.decoder[-2].bias)
+
+
 class GeneratorNoDownsampling(ResnetGenerator):
     def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 6):
         super().__init__(channels, width, n_blocks)
