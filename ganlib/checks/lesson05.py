@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 #: FID (course "celeba" features) the samples must beat against held-out faces. QUICK holds for a
-#: one-minute CPU run on the offline stand-in faces (the reference solution measures 50-55 there,
-#: 49 after its full defaults). FULL is for the full run on CelebA; it is a first guess, not yet
+#: one-minute CPU run on the offline stand-in faces (the reference solution measured 53 to 74 there,
+#: 2.8 after its full defaults). FULL is for the full run on CelebA; it is a first guess, not yet
 #: calibrated on a real CelebA run. An untrained or collapsed generator fails both.
 FID_THRESHOLD_QUICK = 150.0
 FID_THRESHOLD_FULL = 60.0
