@@ -58,8 +58,10 @@ class Server:
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 chunk = body[start:] if mode != "truncate" else body[: len(body) // 2]
-                self.wfile.write(chunk)
+                # Counted before writing: the client may have read it all (and the test may be
+                # asserting) before write() returns in this thread.
                 server.sent += len(chunk)
+                self.wfile.write(chunk)
                 if mode == "truncate":  # claim the full length, then hang up
                     self.close_connection = True
 
