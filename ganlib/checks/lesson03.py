@@ -124,13 +124,21 @@ def expect_gradients(net: nn.Module, loss: torch.Tensor, what: str, *, hint: str
 def expect_tanh_output(
     net: nn.Module, steps: list[Step], inputs: torch.Tensor, out: torch.Tensor, what: str
 ) -> None:
-    """Check that a generator's output activation is a Tanh, whatever the size of its inputs.
+    """Check that a generator's output is in [-1, 1] from a Tanh, whatever the size of its inputs.
 
     ``out`` is ``net(inputs)`` and ``steps`` its trace. A copy with the last layer scaled up
     shows the activation: a Sigmoid or ReLU gives no negative values, no activation lets values
     past 1 through, and a Hardtanh (or a clamp) equals the last layer's output cut at -1 and 1.
     """
-    big = call(scaled_copy(net, steps, 1000.0, what), inputs, what=what)
+    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
+        raise CheckFailed(
+            what,
+            expected="pixels in [-1, 1]",
+            found=f"range [{out.min():.3g}, {out.max():.3g}]",
+            hint="finish with nn.Tanh()",
+        )
+    with seeded(0):
+        big = call(scaled_copy(net, steps, 1000.0, what), inputs, what=what)
     if not isinstance(big, torch.Tensor):
         return
     if big.min() >= -1e-6:
@@ -159,6 +167,18 @@ def expect_tanh_output(
             expected="a Tanh: a smooth squash into [-1, 1]",
             found="the last layer's output cut off at -1 and 1 (nn.Hardtanh or clamp)",
             hint="finish with nn.Tanh(): a clipped pixel passes no gradient back to the generator",
+        )
+
+
+def expect_raw_scores(
+    net: nn.Module, steps: list[Step], inputs: torch.Tensor, what: str, expected: str, hint: str
+) -> None:
+    """Check that a discriminator ends without a sigmoid: scaled up, its scores leave [0, 1]."""
+    with seeded(0):
+        big = call(scaled_copy(net, steps, 1000.0, what), inputs, what=what)
+    if isinstance(big, torch.Tensor) and big.min() >= 0 and big.max() <= 1:
+        raise CheckFailed(
+            what, expected=expected, found="outputs stay in [0, 1]: a sigmoid at the end", hint=hint
         )
 
 
@@ -445,15 +465,14 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
                 hint=f"nn.LeakyReLU({LEAKY_SLOPE})",
             )
 
-    with seeded(0):
-        big_out = call(scaled_copy(D, steps, 1000.0, what), x, what=what)
-    if isinstance(big_out, torch.Tensor) and big_out.min() >= 0 and big_out.max() <= 1:
-        raise CheckFailed(
-            what,
-            expected="raw logits (any real number)",
-            found="outputs stay in [0, 1]: a sigmoid at the end",
-            hint="remove the sigmoid; the loss (BCE with logits) applies it, more accurately",
-        )
+    expect_raw_scores(
+        D,
+        steps,
+        x,
+        what,
+        expected="raw logits (any real number)",
+        hint="remove the sigmoid; the loss (BCE with logits) applies it, more accurately",
+    )
     expect_gradients(D, out.float().pow(2).mean(), what)
     passed(
         what,
@@ -518,15 +537,7 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  
             found="the same image for every z",
             hint="feed z through the network instead of a constant",
         )
-    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
-        raise CheckFailed(
-            what,
-            expected="pixels in [-1, 1]",
-            found=f"range [{out.min():.3g}, {out.max():.3g}]",
-            hint="finish with nn.Tanh()",
-        )
-    with seeded(0):
-        expect_tanh_output(G, steps, z, out, what)
+    expect_tanh_output(G, steps, z, out, what)
     expect_gradients(G, out.pow(2).mean(), what)
     passed(what, f"z (16, {z_dim}) -> 4x4 -> {tuple(out.shape)} images in [-1, 1], BN + ReLU, Tanh")
 
