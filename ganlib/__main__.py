@@ -162,9 +162,10 @@ def _train(args: argparse.Namespace) -> int:
         )
     if paired and config["model"] != "cyclegan":
         raise UsageError(f"dataset {config['data']} has two domains: train it with model cyclegan")
+    loaded = _loaded(dataset)
     if "loaded" in config:  # runs of older versions did not record it
-        _check_same_data(out, config["loaded"], _loaded(dataset))
-    config["loaded"] = _loaded(dataset)
+        _check_same_data(out, config["loaded"], loaded)
+    config["loaded"] = loaded
     first = dataset[0] if paired else dataset
     config["channels"], config["image_size"] = (
         int(first.images.shape[1]),

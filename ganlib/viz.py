@@ -225,10 +225,10 @@ def plot_losses(
     (further losses by name): for :func:`ganlib.train.fit_cyclegan` that is d_loss, g_loss and
     its parts g_gan, cycle and identity.
     """
-    curves = _curves(history_or_dict)
+    history = _as_mapping(history_or_dict)
+    curves = _curves(history)
     if keys is None:
-        extra = _as_mapping(history_or_dict).get("extra", {})
-        keys = [k for k in curves if "loss" in k or k in extra]
+        keys = [k for k in curves if "loss" in k or k in history.get("extra", {})]
     keys = list(keys)
     missing = [k for k in keys if k not in curves]
     if not keys or missing:
