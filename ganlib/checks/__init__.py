@@ -10,12 +10,70 @@ small toolkit below, so every failure reads the same way::
 
 A checker tests behaviour (outputs, gradients, a training step) and never lets a bare torch
 traceback reach the learner: learner code runs through :func:`call` and :func:`build`.
+
+The package: this module is the toolkit; :mod:`~ganlib.checks.probes` holds the probes several
+lessons use (tracing a network, its activations and output, gradients, loss values);
+:mod:`~ganlib.checks.training` watches a learner's training step (which optimizer stepped when,
+with which gradients); ``lessonNN`` holds lesson NN's checkers. No lesson module imports another.
+
+Adding a checker
+----------------
+A checker is a function of the learner's code, in its lesson's module and its ``__all__``, written
+in four steps (lesson 01's ``fake_loss``, shortened)::
+
+    def fake_loss(fn: Callable[[Tensor], Tensor]) -> None:  # fn(d_logits): BCE against label 0
+        what = "fake loss"
+        logits = random_logits(32, seed=12)  # 1. build: under a fixed seed
+        x = logits.clone().requires_grad_(True)
+        loss = expect_scalar(call(fn, x, what=what), what, hint="return the loss tensor")  # 2.
+        expect_close(  # 3. compare: the reference, and the value each known mistake would give
+            loss.detach(),
+            losses.fake_loss(logits),
+            what,
+            hint="labels = torch.zeros_like(d_logits); BCEWithLogitsLoss",
+            mistakes={
+                "fake images get the label 0": bce(logits, 1.0),
+                "do not apply a sigmoid before BCEWithLogitsLoss": bce(torch.sigmoid(logits), 0.0),
+            },
+        )
+        passed(what, "BCE with label 0")  # 4. pass: one line that says what was verified
+
+1. Build under a fixed seed: the learner's network (:func:`build`) and every input inside
+   ``with seeded(0):``, so the verdict is the same on every run and the learner's own random
+   state is left as it was.
+2. Probe: run learner code only through :func:`call` (or ``probes.trace``) and check what comes
+   back (:func:`expect_tensor`, ``probes.expect_scalar``); read what the code does, never its
+   source.
+3. Compare with the mistakes it can name. Where numbers are compared, the model is lesson 00's
+   table: ``expect_close(found, reference, what, hint=..., mistakes={hint: value})`` maps the
+   hint for each usual mistake to the value that mistake would produce, and the first one the
+   learner's value matches names it. Where structure is checked, each mistake gets its own
+   :class:`CheckFailed` (expected, found, hint). The reference comes from ``ganlib.losses`` or
+   ``ganlib.models`` where they have it; a comment says why where a checker computes its own.
+4. Pass: :func:`passed` prints one line.
+
+Then give the checker its broken implementations and its test:
+
+- ``tests/broken/lessonNN.py`` (the bank): the reference solution, and for each mistake the code
+  a learner would write, differing from the reference in that one way, with a docstring saying
+  which (``def fake_loss_ones(d_logits): ...``).
+- ``tests/test_checks_lessonNN.py``: the reference (and the ``ganlib`` version, if any) passes;
+  each broken version fails with a fragment of its message::
+
+      @pytest.mark.parametrize(
+          ("broken", "fragment"), [(bank.fake_loss_ones, "fake images get the label 0")]
+      )
+      def test_fake_loss_catches_mistakes(broken, fragment):
+          fails(check.fake_loss, broken, fragment)
+
+A training-step checker builds its networks and optimizers the same way, watches the optimizers
+with ``training.StepWatch``, and calls the learner's step in one place, ``StepWatch.call``.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -71,7 +129,7 @@ def call(fn: Callable[..., Any], *args: Any, what: str, hint: str = "", **kwargs
             found="NotImplementedError: the exercise cell still has its placeholder",
             hint="replace the `raise NotImplementedError` in the exercise cell and run it again",
         ) from None
-    except Exception as err:  # noqa: BLE001 - any learner error becomes a readable message
+    except Exception as err:  # any learner error becomes a readable message
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise CheckFailed(
             what,
@@ -156,8 +214,13 @@ def expect_close(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     hint: str = "",
+    mistakes: Mapping[str, torch.Tensor | float] | None = None,
 ) -> None:
-    """Check a number (or tensor) against the reference value."""
+    """Check a number (or tensor) against the reference value, naming the mistake it matches.
+
+    ``mistakes`` maps the hint for each usual mistake to the value that mistake would produce; a
+    wrong ``found`` that matches one (within the same tolerances) gets its hint instead of ``hint``.
+    """
     found_t = torch.as_tensor(found, dtype=torch.float64)
     expected_t = torch.as_tensor(expected, dtype=torch.float64)
     if found_t.shape != expected_t.shape:
@@ -167,21 +230,29 @@ def expect_close(
             found=f"shape {tuple(found_t.shape)}",
             hint=hint,
         )
-    if not torch.allclose(found_t, expected_t, atol=atol, rtol=rtol):
-        worst = (found_t - expected_t).abs().max().item()
+    if torch.allclose(found_t, expected_t, atol=atol, rtol=rtol):
+        return
+    for mistake_hint, value in (mistakes or {}).items():
+        value_t = torch.as_tensor(value, dtype=torch.float64)
+        if value_t.shape == found_t.shape and torch.allclose(
+            found_t, value_t, atol=atol, rtol=rtol
+        ):
+            hint = mistake_hint
+            break
+    worst = (found_t - expected_t).abs().max().item()
 
-        def show(t: torch.Tensor) -> str:
-            return f"{t.item():.6g}" if t.numel() == 1 else f"{t.flatten()[:4].tolist()} ..."
+    def show(t: torch.Tensor) -> str:
+        return f"{t.item():.6g}" if t.numel() == 1 else f"{t.flatten()[:4].tolist()} ..."
 
-        raise CheckFailed(
-            what,
-            expected=show(expected_t),
-            found=f"{show(found_t)} (largest difference {worst:.3g})",
-            hint=hint,
-        )
+    raise CheckFailed(
+        what,
+        expected=show(expected_t),
+        found=f"{show(found_t)} (largest difference {worst:.3g})",
+        hint=hint,
+    )
 
 
-class seeded:  # noqa: N801 - used as a lower-case context manager, like torch.no_grad
+class seeded:  # lower case: used as a context manager, like torch.no_grad
     """Run a block with a fixed torch seed and restore the learner's RNG state afterwards.
 
     ``torch.manual_seed`` also reseeds every GPU, so the CUDA states are saved and restored too:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
-from .lesson01 import linear_trace
+from .probes import layers, trace
 
 __all__ = ["batch_norm", "classifier"]
 
@@ -170,7 +170,8 @@ def classifier(cls_or_module: Any) -> None:
         for use_bn in (False, True):
             case = f"{what} (batch_norm={use_bn})"
             model = build(cls_or_module, batch_norm=use_bn, what=case).train()
-            out, records = linear_trace(model, x, case)
+            out, calls = trace(model, x, what=case)
+            records = [(c.input, c.output) for c in layers(calls, (nn.Linear,))]
             expect_tensor(
                 out,
                 case + " output",

@@ -1,22 +1,29 @@
-"""Checkers for lesson 03, DCGAN on SVHN.
+"""Checkers for lesson 03, DCGAN on SVHN: output sizes, the conv blocks, D, G and their init.
 
-Besides the lesson's checks, this module holds the few probes the convolutional lessons share
-(04 and 05 import them): run a network once and record which layers ran in which order, find the
-last layer, and make sure every parameter gets a gradient.
+The networks are checked by tracing one forward pass (``probes.trace``): which layers ran in which
+order, what each one gave, and what the network does when its last layer is blown up.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from ganlib.checks import CheckFailed, build, call, expect_tensor, passed, seeded
+from . import CheckFailed, build, call, expect_tensor, passed, seeded
+from .probes import (
+    LEAKY_SLOPE,
+    NORMS,
+    expect_gradients,
+    expect_raw_scores,
+    expect_tanh_output,
+    layers,
+    leaky_slope,
+    trace,
+)
 
 __all__ = [
     "conv_output_size",
@@ -28,176 +35,7 @@ __all__ = [
     "weights_init",
 ]
 
-LEAKY_SLOPE = 0.2
 INIT_STD = 0.02
-_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm)
-
-
-# --------------------------------------------------------------------------- shared probes
-@dataclass
-class Step:
-    """One leaf module that ran during a forward pass, with what went in and came out."""
-
-    name: str
-    module: nn.Module
-    input: Any
-    output: Any
-
-
-def trace(
-    net: nn.Module, *inputs: torch.Tensor, what: str, hint: str = ""
-) -> tuple[Any, list[Step]]:
-    """Run ``net`` once and return its output and the leaf modules in the order they ran."""
-    steps: list[Step] = []
-    handles = []
-    for name, module in net.named_modules():
-        if not list(module.children()):
-            hook = _recorder(steps, name)
-            handles.append(module.register_forward_hook(hook))
-    try:
-        out = call(net, *inputs, what=what, hint=hint)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return out, steps
-
-
-def _recorder(steps: list[Step], name: str) -> Callable[..., None]:
-    def hook(module: nn.Module, args: tuple, output: Any) -> None:
-        # copies, because an in-place activation (inplace=True) would overwrite what we saw
-        steps.append(Step(name, module, _copy(args[0] if args else None), _copy(output)))
-
-    return hook
-
-
-def _copy(value: Any) -> Any:
-    return value.detach().clone() if isinstance(value, torch.Tensor) else value
-
-
-def layers(steps: list[Step], kinds: tuple[type, ...] = _LAYERS) -> list[Step]:
-    """The steps whose module is one of ``kinds`` (by default the learnable layers)."""
-    return [s for s in steps if isinstance(s.module, kinds)]
-
-
-def scaled_copy(net: nn.Module, steps: list[Step], factor: float, what: str) -> nn.Module:
-    """A copy of ``net`` whose last learnable layer is ``factor`` times larger.
-
-    Blowing up the last layer shows what the network does to large values: a final Tanh keeps
-    them in [-1, 1], a Sigmoid keeps them in [0, 1], a plain logit lets them through.
-    """
-    last = layers(steps)
-    if not last:
-        raise CheckFailed(
-            what,
-            expected="convolution (or linear) layers as nn.Module attributes",
-            found="no nn.Conv2d, nn.ConvTranspose2d or nn.Linear ran in forward",
-            hint="build the layers in __init__ (e.g. inside nn.Sequential) and use them in forward",
-        )
-    name = last[-1].name
-    twin = call(copy.deepcopy, net, what=what)
-    layer = twin.get_submodule(name)
-    with torch.no_grad():
-        layer.weight.mul_(factor)
-        if getattr(layer, "bias", None) is not None:
-            layer.bias.mul_(factor)
-    return twin
-
-
-def expect_gradients(net: nn.Module, loss: torch.Tensor, what: str, *, hint: str = "") -> None:
-    """Backpropagate ``loss`` and check that every parameter of ``net`` received a gradient."""
-    net.zero_grad(set_to_none=True)
-    call(loss.backward, what=what)
-    missing = [n for n, p in net.named_parameters() if p.requires_grad and p.grad is None]
-    if missing:
-        raise CheckFailed(
-            what,
-            expected="a gradient for every parameter",
-            found=f"no gradient for {', '.join(missing[:4])}"
-            + (" ..." if len(missing) > 4 else ""),
-            hint=hint
-            or "every layer built in __init__ must be used in forward (no .detach() inside)",
-        )
-    net.zero_grad(set_to_none=True)
-
-
-def expect_tanh_output(
-    net: nn.Module, steps: list[Step], inputs: torch.Tensor, out: torch.Tensor, what: str
-) -> None:
-    """Check that a generator's output is in [-1, 1] from a Tanh, whatever the size of its inputs.
-
-    ``out`` is ``net(inputs)`` and ``steps`` its trace. A copy with the last layer scaled up
-    shows the activation: a Sigmoid or ReLU gives no negative values, no activation lets values
-    past 1 through, and a Hardtanh (or a clamp) equals the last layer's output cut at -1 and 1.
-    """
-    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
-        raise CheckFailed(
-            what,
-            expected="pixels in [-1, 1]",
-            found=f"range [{out.min():.3g}, {out.max():.3g}]",
-            hint="finish with nn.Tanh()",
-        )
-    with seeded(0):
-        big = call(scaled_copy(net, steps, 1000.0, what), inputs, what=what)
-    if not isinstance(big, torch.Tensor):
-        return
-    if big.min() >= -1e-6:
-        raise CheckFailed(
-            what,
-            expected="pixels in [-1, 1] (Tanh)",
-            found="no negative values: a sigmoid or ReLU at the end",
-            hint="finish with nn.Tanh(), like the real images scaled to [-1, 1]",
-        )
-    if big.abs().max() > 1 + 1e-5:
-        raise CheckFailed(
-            what,
-            expected="a Tanh that keeps every pixel in [-1, 1]",
-            found=f"values up to {big.abs().max():.3g} when the last layer is scaled up",
-            hint="finish with nn.Tanh()",
-        )
-    before = layers(steps)[-1].output
-    if (
-        isinstance(before, torch.Tensor)
-        and before.shape == out.shape
-        and torch.allclose(out, before.clamp(-1, 1), atol=1e-6)
-        and not torch.allclose(out, torch.tanh(before), atol=1e-4)
-    ):
-        raise CheckFailed(
-            what,
-            expected="a Tanh: a smooth squash into [-1, 1]",
-            found="the last layer's output cut off at -1 and 1 (nn.Hardtanh or clamp)",
-            hint="finish with nn.Tanh(): a clipped pixel passes no gradient back to the generator",
-        )
-
-
-def expect_raw_scores(
-    net: nn.Module, steps: list[Step], inputs: torch.Tensor, what: str, expected: str, hint: str
-) -> None:
-    """Check that a discriminator ends without a sigmoid: scaled up, its scores leave [0, 1]."""
-    with seeded(0):
-        big = call(scaled_copy(net, steps, 1000.0, what), inputs, what=what)
-    if isinstance(big, torch.Tensor) and big.min() >= 0 and big.max() <= 1:
-        raise CheckFailed(
-            what, expected=expected, found="outputs stay in [0, 1]: a sigmoid at the end", hint=hint
-        )
-
-
-def leaky_slope(before: torch.Tensor, after: torch.Tensor) -> float | None:
-    """The slope an elementwise activation applied to negative values (None if not elementwise)."""
-    if not isinstance(after, torch.Tensor) or before.shape != after.shape:
-        return None
-    before, after = before.detach(), after.detach()
-    positive = before > 1e-3
-    negative = before < -1e-3
-    if positive.sum() < 10 or negative.sum() < 10:
-        return None
-    if not torch.allclose(after[positive], before[positive], atol=1e-4, rtol=1e-3):
-        return None  # positive values changed: not a (leaky) ReLU straight after the layer
-    ratios = after[negative] / before[negative]
-    slope = ratios.median().item()
-    if not torch.allclose(ratios, torch.full_like(ratios, slope), atol=1e-3):
-        return None
-    return slope
 
 
 def _module(value: Any, what: str, hint: str) -> nn.Module:
@@ -286,7 +124,7 @@ def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
             )
             x = torch.randn(4, c_in, size_in, size_in)
             block.train()
-            out, steps = trace(block, x, what=what)
+            out, calls = trace(block, x, what=what)
         expect_tensor(
             out,
             f"{what} output",
@@ -294,7 +132,7 @@ def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
             hint=f"{what}({c_in}, {c_out}, {_kw(kwargs)}) should map "
             f"{size_in}x{size_in} to {size_out}x{size_out}",
         )
-        convs = layers(steps, (kind,))
+        convs = layers(calls, (kind,))
         if len(convs) != 1:
             raise CheckFailed(
                 what,
@@ -302,7 +140,7 @@ def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
                 found=f"{len(convs)} of them ran",
                 hint=f"the block is one nn.{layer_name}, optionally followed by batch norm",
             )
-        norms = layers(steps, (nn.BatchNorm2d,))
+        norms = layers(calls, (nn.BatchNorm2d,))
         if bn and not norms:
             raise CheckFailed(
                 what,
@@ -320,7 +158,7 @@ def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
         conv = convs[0]
         reference = conv.output
         if bn:
-            if steps.index(norms[0]) < steps.index(conv):
+            if calls.index(norms[0]) < calls.index(conv):
                 raise CheckFailed(
                     what,
                     expected="the batch norm after the convolution",
@@ -332,7 +170,7 @@ def _block(fn: Callable[..., Any], kind: type, what: str, shapes: list) -> None:
             raise CheckFailed(
                 what,
                 expected="the output of the convolution (and batch norm), nothing after it",
-                found=f"another operation after it ({', '.join(type(s.module).__name__ for s in steps[-2:])})",
+                found=f"another operation after it ({', '.join(type(s.module).__name__ for s in calls[-2:])})",
                 hint="leave the activation out: the networks add LeakyReLU/ReLU themselves",
             )
 
@@ -373,14 +211,14 @@ def deconv_block(fn: Callable[..., Any]) -> None:
 
 
 # --------------------------------------------------------------------------- networks
-def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N803 - a class
+def discriminator(Discriminator: Any, image_size: int = 32) -> None:
     """A DCGAN discriminator: (N, 3, 32, 32) images to one raw logit each."""
     what = "discriminator"
     with seeded(0):  # the same weights and images on every run: a verdict must not be luck
         D = build(Discriminator, what=what)
         D.train()
         x = torch.randn(16, 3, image_size, image_size)
-        out, steps = trace(D, x, what=what)
+        out, calls = trace(D, x, what=what)
     out = expect_tensor(out, f"{what} output", hint="return one logit per image: x.view(-1, 1)")
     if tuple(out.shape) not in {(16, 1), (16,)}:
         raise CheckFailed(
@@ -390,7 +228,7 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
             hint="the last convolution gives (16, 1, 1, 1); flatten it with .view(-1, 1)",
         )
 
-    pools = layers(steps, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
+    pools = layers(calls, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
     if pools:
         raise CheckFailed(
             what,
@@ -399,28 +237,28 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
             hint="drop the pooling layers and use nn.Conv2d(..., stride=2)",
         )
 
-    convs = layers(steps)
+    convs = layers(calls)
     if len(convs) < 2:
         raise CheckFailed(
             what, expected="several convolution layers", found=f"{len(convs)} learnable layer(s)"
         )
     first = convs[0]
-    after_first = steps[steps.index(first) + 1] if steps.index(first) + 1 < len(steps) else None
-    if after_first is not None and isinstance(after_first.module, _NORMS):
+    after_first = calls[calls.index(first) + 1] if calls.index(first) + 1 < len(calls) else None
+    if after_first is not None and isinstance(after_first.module, NORMS):
         raise CheckFailed(
             what,
             expected="no normalisation on the first layer (it sees the raw images)",
             found=f"{type(after_first.module).__name__} right after the first convolution",
             hint="build the first block with batch_norm=False, as in the DCGAN paper",
         )
-    if not layers(steps, (nn.BatchNorm2d,)):
+    if not layers(calls, (nn.BatchNorm2d,)):
         raise CheckFailed(
             what,
             expected="batch norm in the hidden layers",
             found="no nn.BatchNorm2d",
             hint="use conv(..., batch_norm=True) for every layer except the first and the last",
         )
-    if layers(steps, (nn.ReLU,)):
+    if layers(calls, (nn.ReLU,)):
         raise CheckFailed(
             what,
             expected="LeakyReLU activations in the discriminator",
@@ -456,18 +294,18 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
             found=f"slope {slope:.3g}",
             hint=f"nn.LeakyReLU's default slope is 0.01; pass {LEAKY_SLOPE}",
         )
-    for step in layers(steps, (nn.LeakyReLU,)):
-        if abs(step.module.negative_slope - LEAKY_SLOPE) > 1e-6:
+    for activation in layers(calls, (nn.LeakyReLU,)):
+        if abs(activation.module.negative_slope - LEAKY_SLOPE) > 1e-6:
             raise CheckFailed(
                 what,
                 expected=f"every LeakyReLU with slope {LEAKY_SLOPE}",
-                found=f"{step.name}: slope {step.module.negative_slope}",
+                found=f"{activation.name}: slope {activation.module.negative_slope}",
                 hint=f"nn.LeakyReLU({LEAKY_SLOPE})",
             )
 
     expect_raw_scores(
         D,
-        steps,
+        calls,
         x,
         what,
         expected="raw logits (any real number)",
@@ -480,14 +318,14 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
     )
 
 
-def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  # noqa: N803 - a class
+def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
     """A DCGAN generator: z of shape (N, z_dim) to (N, 3, 32, 32) images in [-1, 1]."""
     what = "generator"
     with seeded(0):  # the same weights and z on every run: the verdict must not depend on luck
         G = build(Generator, z_dim=z_dim, what=what)
         G.train()
         z = torch.randn(16, z_dim)
-        out, steps = trace(G, z, what=what)
+        out, calls = trace(G, z, what=what)
     out = expect_tensor(
         out,
         f"{what} output",
@@ -496,7 +334,7 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  
     )
     sizes = {
         tuple(s.output.shape[-2:])
-        for s in steps
+        for s in calls
         if isinstance(s.output, torch.Tensor) and s.output.dim() == 4
     }
     if (4, 4) not in sizes:
@@ -506,23 +344,23 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  
             found=f"spatial sizes {sorted(sizes)}",
             hint="the first transposed convolution (kernel 4, stride 1, padding 0) turns 1x1 into 4x4",
         )
-    if not layers(steps, (nn.BatchNorm2d,)):
+    if not layers(calls, (nn.BatchNorm2d,)):
         raise CheckFailed(
             what,
             expected="batch norm after the hidden layers",
             found="no nn.BatchNorm2d",
             hint="use deconv(..., batch_norm=True) for every layer except the last",
         )
-    if not layers(steps, (nn.ReLU,)):
+    if not layers(calls, (nn.ReLU,)):
         raise CheckFailed(
             what,
             expected="nn.ReLU activations in the hidden layers",
             found="no nn.ReLU ran",
             hint="put nn.ReLU() after each hidden block (the discriminator is the one with LeakyReLU)",
         )
-    last = layers(steps)[-1]
-    tail = steps[steps.index(last) + 1 :]
-    if any(isinstance(s.module, _NORMS) for s in tail):
+    last = layers(calls)[-1]
+    tail = calls[calls.index(last) + 1 :]
+    if any(isinstance(s.module, NORMS) for s in tail):
         raise CheckFailed(
             what,
             expected="no batch norm on the output layer",
@@ -537,7 +375,7 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  
             found="the same image for every z",
             hint="feed z through the network instead of a constant",
         )
-    expect_tanh_output(G, steps, z, out, what)
+    expect_tanh_output(G, calls, z, out, what)
     expect_gradients(G, out.pow(2).mean(), what)
     passed(what, f"z (16, {z_dim}) -> 4x4 -> {tuple(out.shape)} images in [-1, 1], BN + ReLU, Tanh")
 

@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlib.checks import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
-from ganlib.checks.lesson03 import (
+from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
+from .probes import (
     LEAKY_SLOPE,
+    LayerCall,
     expect_gradients,
     expect_raw_scores,
     expect_tanh_output,
@@ -56,10 +57,10 @@ def reference_g_loss(fake_out: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- probes
-def _zero_padded(steps: list) -> list[str]:
+def _zero_padded(calls: list[LayerCall]) -> list[str]:
     """Names of stride-1 convolutions that pad with zeros (CycleGAN pads by reflection there)."""
     bad = []
-    for s in layers(steps, (nn.Conv2d,)):
+    for s in layers(calls, (nn.Conv2d,)):
         conv = s.module
         pads = conv.padding if isinstance(conv.padding, tuple) else (conv.padding,)
         if (
@@ -82,7 +83,9 @@ def _mixes_batch(net: nn.Module, x: torch.Tensor, what: str) -> bool:
     return not torch.allclose(a[0], b[0], atol=1e-5)
 
 
-def _expect_instance_norm(net: nn.Module, steps: list, x: torch.Tensor, what: str) -> None:
+def _expect_instance_norm(
+    net: nn.Module, calls: list[LayerCall], x: torch.Tensor, what: str
+) -> None:
     if _mixes_batch(net, x, what):
         raise CheckFailed(
             what,
@@ -90,7 +93,7 @@ def _expect_instance_norm(net: nn.Module, steps: list, x: torch.Tensor, what: st
             found="an image's output changes when the other images in the batch change (batch norm)",
             hint="use nn.InstanceNorm2d(channels) instead of nn.BatchNorm2d: CycleGAN trains with batch size 1",
         )
-    if not layers(steps, (nn.InstanceNorm2d,)):
+    if not layers(calls, (nn.InstanceNorm2d,)):
         raise CheckFailed(
             what,
             expected="nn.InstanceNorm2d after the convolutions",
@@ -99,8 +102,8 @@ def _expect_instance_norm(net: nn.Module, steps: list, x: torch.Tensor, what: st
         )
 
 
-def _expect_reflection(steps: list, what: str) -> None:
-    zero = _zero_padded(steps)
+def _expect_reflection(calls: list[LayerCall], what: str) -> None:
+    zero = _zero_padded(calls)
     if zero:
         raise CheckFailed(
             what,
@@ -111,7 +114,7 @@ def _expect_reflection(steps: list, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- networks
-def residual_block(ResidualBlock: Any, channels: int = 8) -> None:  # noqa: N803 - a class
+def residual_block(ResidualBlock: Any, channels: int = 8) -> None:
     """``ResidualBlock(channels)``: x + F(x), reflection padding, instance norm, same shape."""
     what = "ResidualBlock"
     keep = "the block must keep the shape: pad by 1 pixel before each 3x3 convolution"
@@ -119,15 +122,15 @@ def residual_block(ResidualBlock: Any, channels: int = 8) -> None:  # noqa: N803
         block = build(ResidualBlock, channels, what=what)
         x = torch.randn(3, channels, 16, 16)
         block.train()
-        out, steps = trace(block, x, what=what, hint=keep)
+        out, calls = trace(block, x, what=what, hint=keep)
     expect_tensor(
         out,
         f"{what} output",
         shape=tuple(x.shape),
         hint="3x3 convolutions with one pixel of padding keep the shape",
     )
-    _expect_reflection(steps, what)
-    _expect_instance_norm(block, steps, x, what)
+    _expect_reflection(calls, what)
+    _expect_instance_norm(block, calls, x, what)
     silent = call(copy.deepcopy, block, what=what)
     with torch.no_grad():
         for p in silent.parameters():
@@ -148,14 +151,14 @@ def residual_block(ResidualBlock: Any, channels: int = 8) -> None:  # noqa: N803
     passed(what, f"x + F(x), shape {tuple(x.shape)} kept, reflection padding, instance norm")
 
 
-def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:  # noqa: N803 - a class
+def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:
     """``ResnetGenerator(channels=3, width=64, n_blocks=6)``: image to image of the same shape."""
     what = "ResnetGenerator"
     with seeded(0):  # the same weights and images on every run: a verdict must not be luck
         G = build(ResnetGenerator, width=8, n_blocks=2, what=what)
         x = torch.rand(2, 3, image_size, image_size) * 2 - 1
         G.train()
-        out, steps = trace(G, x, what=what)
+        out, calls = trace(G, x, what=what)
     out = expect_tensor(
         out,
         f"{what} output",
@@ -164,7 +167,7 @@ def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:  # noq
     )
     sizes = [
         s.output.shape[-1]
-        for s in steps
+        for s in calls
         if isinstance(s.output, torch.Tensor) and s.output.dim() == 4
     ]
     if min(sizes) != image_size // 4:
@@ -174,9 +177,9 @@ def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:  # noq
             found=f"smallest feature map {min(sizes)}x{min(sizes)}",
             hint="two nn.Conv2d(c, 2c, 3, stride=2, padding=1) before the residual blocks",
         )
-    _expect_reflection(steps, what)
-    _expect_instance_norm(G, steps, x, what)
-    expect_tanh_output(G, steps, x, out, what)
+    _expect_reflection(calls, what)
+    _expect_instance_norm(G, calls, x, what)
+    expect_tanh_output(G, calls, x, out, what)
     expect_gradients(G, out.pow(2).mean(), what)
     passed(
         what,
@@ -184,14 +187,14 @@ def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:  # noq
     )
 
 
-def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None:  # noqa: N803 - a class
+def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None:
     """``PatchDiscriminator(channels=3, width=64, n_layers=3)``: image to a map of logits (N, 1, h, w)."""
     what = "PatchDiscriminator"
     with seeded(0):  # the same weights and images on every run: a verdict must not be luck
         D = build(PatchDiscriminator, width=8, what=what)
         x = torch.rand(2, 3, image_size, image_size) * 2 - 1
         D.train()
-        out, steps = trace(D, x, what=what)
+        out, calls = trace(D, x, what=what)
     out = expect_tensor(
         out, f"{what} output", hint="return the map of logits of the last convolution"
     )
@@ -202,9 +205,9 @@ def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None: 
             found=f"shape {tuple(out.shape)}",
             hint="no flatten or global pooling: each output judges one patch",
         )
-    convs = layers(steps, (nn.Conv2d,))
+    convs = layers(calls, (nn.Conv2d,))
     after_first = (
-        steps[steps.index(convs[0]) + 1] if steps.index(convs[0]) + 1 < len(steps) else None
+        calls[calls.index(convs[0]) + 1] if calls.index(convs[0]) + 1 < len(calls) else None
     )
     if after_first is not None and isinstance(
         after_first.module, nn.InstanceNorm2d | nn.BatchNorm2d
@@ -224,10 +227,10 @@ def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None: 
             found=found,
             hint=f"nn.LeakyReLU({LEAKY_SLOPE}) after every hidden convolution",
         )
-    _expect_instance_norm(D, steps, x, what)
+    _expect_instance_norm(D, calls, x, what)
     expect_raw_scores(
         D,
-        steps,
+        calls,
         x,
         what,
         expected="raw scores (any real number)",
@@ -335,7 +338,7 @@ def identity_loss(fn: Callable[..., Any]) -> None:
 
 
 # --------------------------------------------------------------------------- image pool
-def _new_pool(ImagePool: Any, size: int, what: str) -> Any:  # noqa: N803 - a class
+def _new_pool(ImagePool: Any, size: int, what: str) -> Any:
     cls = ImagePool if inspect.isclass(ImagePool) else type(ImagePool)
     if ImagePool is None or not hasattr(cls, "query"):
         raise CheckFailed(
@@ -349,7 +352,7 @@ def _new_pool(ImagePool: Any, size: int, what: str) -> Any:  # noqa: N803 - a cl
     )
 
 
-def image_pool(ImagePool: Any) -> None:  # noqa: N803 - a class
+def image_pool(ImagePool: Any) -> None:
     """``ImagePool(size)``: ``query(images)`` returns a batch mixing new and stored older fakes."""
     what = "ImagePool"
     seen: list[torch.Tensor] = []

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganlib.checks import CheckFailed, build, call, expect_tensor, passed, seeded
-from ganlib.checks.lesson03 import expect_gradients
+from . import CheckFailed, build, call, expect_tensor, passed, seeded
+from .probes import expect_gradients
 
 __all__ = [
     "FID_THRESHOLD_QUICK",
@@ -116,7 +116,7 @@ def data_pipeline(data: Any, image_size: int = 32) -> None:
     passed(what, f"batch {tuple(x.shape)}, range [{lo:.2f}, {hi:.2f}]")
 
 
-def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N803 - a class
+def discriminator(Discriminator: Any, image_size: int = 32) -> None:
     """Your D: (N, 3, S, S) images -> one score per image; different images, different scores."""
     what = "discriminator"
     with seeded(0):  # the same weights and images on every run: a verdict must not be luck
@@ -148,7 +148,7 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:  # noqa: N8
     )
 
 
-def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:  # noqa: N803 - a class
+def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
     """Your G: z of shape (N, z_dim) -> (N, 3, S, S) images in [-1, 1], different for different z."""
     what = "generator"
     with seeded(0):  # the same weights and z on every run: a verdict must not be luck
@@ -189,7 +189,7 @@ def training_step(
     Generator: Any,
     Discriminator: Any,
     z_dim: int = 100,
-    image_size: int = 32,  # noqa: N803
+    image_size: int = 32,
 ) -> None:
     """``step(real, G, D, opt_g, opt_d, z_dim) -> (d_loss, g_loss)`` moves both networks once.
 
