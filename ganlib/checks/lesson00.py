@@ -13,7 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import CheckFailed, call, expect_close, expect_tensor, passed, seeded
+from ganlib import losses
+
+from . import CheckFailed, call, expect_close, passed
+from .probes import bce, expect_connected, expect_scalar, random_logits
 
 __all__ = [
     "discriminator_loss",
@@ -31,82 +34,45 @@ _STABLE = "use F.binary_cross_entropy_with_logits (numerically stable), not log(
 # finite at +-40 and becomes -inf only further out: test at +-200.
 _CONFIDENT = 200.0
 _ON_CONFIDENT = f" on confident logits (+-{_CONFIDENT:g})"
-
-
-def _bce(logits: Tensor, label: float) -> Tensor:
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
-
-
-def _logits(n: int = 16, seed: int = 0, scale: float = 2.0) -> Tensor:
-    with seeded(seed):
-        return scale * torch.randn(n, 1)
-
-
-def _same(a: Tensor, b: Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-4)
+_CONNECTED = "a loss with gradients flowing back to the logits"
 
 
 def _scalar(value: object, what: str, hint: str) -> Tensor:
-    loss = expect_tensor(value, what, hint=hint)
-    if loss.numel() != 1:
-        raise CheckFailed(
-            what,
-            expected="one number (a 0-d tensor)",
-            found=f"shape {tuple(loss.shape)}",
-            hint="average over the batch: F.binary_cross_entropy_with_logits does it for you",
-        )
-    return loss.reshape(())
-
-
-def _connected(loss: Tensor, what: str) -> None:
-    if not loss.requires_grad:
-        raise CheckFailed(
-            what,
-            expected="a loss with gradients flowing back to the logits",
-            found="a loss cut off from its inputs (no grad_fn)",
-            hint="compute it with torch operations on the logits: no .item(), .detach() or numpy",
-        )
-
-
-def _diagnose(
-    found: Tensor, expected: Tensor, mistakes: dict[str, Tensor], what: str, hint: str
-) -> None:
-    """Raise with the hint of the first known mistake that ``found`` matches."""
-    if _same(found, expected):
-        return
-    for mistake_hint, value in mistakes.items():
-        if _same(found, value):
-            expect_close(found, expected, what, hint=mistake_hint)
-    expect_close(found, expected, what, hint=hint)
+    return expect_scalar(
+        value,
+        what,
+        hint=hint,
+        mean_hint="average over the batch: F.binary_cross_entropy_with_logits does it for you",
+    )
 
 
 def discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """``fn(real_logits, fake_logits)``: BCE with real labelled 1 and fake labelled 0, summed."""
     what = "discriminator loss"
-    real, fake = _logits(seed=1), _logits(seed=2) - 1.0
+    real, fake = random_logits(16, seed=1), random_logits(16, seed=2) - 1.0
     real.requires_grad_(True)
     fake.requires_grad_(True)
     loss = _scalar(call(fn, real, fake, what=what), what, "return the loss, a tensor")
-    expected = _bce(real, 1.0) + _bce(fake, 0.0)
     d = real.detach(), fake.detach()
     mistakes = {
-        "the labels are the wrong way round: real images are labelled 1, fakes 0": _bce(d[0], 0.0)
-        + _bce(d[1], 1.0),
+        "the labels are the wrong way round: real images are labelled 1, fakes 0": bce(d[0], 0.0)
+        + bce(d[1], 1.0),
         "the inputs are logits: the loss applies the sigmoid itself, do not apply it first": F.binary_cross_entropy(
             torch.sigmoid(torch.sigmoid(d[0])), torch.ones_like(d[0])
         )
         + F.binary_cross_entropy(torch.sigmoid(torch.sigmoid(d[1])), torch.zeros_like(d[1])),
-        "add the two losses (real + fake) rather than averaging them": (
-            _bce(d[0], 1.0) + _bce(d[1], 0.0)
-        )
-        / 2,
-        "the loss on the fake logits is missing": _bce(d[0], 1.0),
-        "the loss on the real logits is missing": _bce(d[1], 0.0),
+        "add the two losses (real + fake) rather than averaging them": losses.d_loss_bce(*d) / 2,
+        "the loss on the fake logits is missing": bce(d[0], 1.0),
+        "the loss on the real logits is missing": bce(d[1], 0.0),
     }
-    _diagnose(
-        loss.detach(), expected.detach(), mistakes, what, "loss = BCE(real, 1) + BCE(fake, 0)"
+    expect_close(
+        loss.detach(),
+        losses.d_loss_bce(*d),
+        what,
+        hint="loss = BCE(real, 1) + BCE(fake, 0)",
+        mistakes=mistakes,
     )
-    _connected(loss, what)
+    expect_connected(loss, what, expected=_CONNECTED)
     call(loss.backward, what=what)
     if real.grad is None or fake.grad is None:
         raise CheckFailed(
@@ -119,22 +85,21 @@ def discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     # A naive log(sigmoid(x)) gives log(0) = -inf here.
     extreme = torch.tensor([[_CONFIDENT], [-_CONFIDENT]])
     big = _scalar(call(fn, extreme, -extreme, what=what), what + _ON_CONFIDENT, _STABLE)
-    expect_close(big, _bce(extreme, 1.0) + _bce(-extreme, 0.0), what + _ON_CONFIDENT, hint=_STABLE)
+    expect_close(big, losses.d_loss_bce(extreme, -extreme), what + _ON_CONFIDENT, hint=_STABLE)
     passed(what, f"BCE(real, 1) + BCE(fake, 0) = {loss.item():.4f}, stable for large logits")
 
 
 def _generator_loss(fn: Callable[[Tensor], Tensor], what: str, kind: str) -> Tensor:
-    fake = _logits(seed=3) - 1.0
+    fake = random_logits(16, seed=3) - 1.0
     fake.requires_grad_(True)
     loss = _scalar(call(fn, fake, what=what), what, "return the loss, a tensor")
     d = fake.detach()
-    minimax = -_bce(d, 0.0)  # mean log(1 - D(G(z)))
-    non_saturating = _bce(d, 1.0)  # mean -log D(G(z))
-    expected = minimax if kind == "minimax" else non_saturating
-    other = non_saturating if kind == "minimax" else minimax
+    reference = losses.g_loss_minimax if kind == "minimax" else losses.g_loss_nonsaturating
+    other = losses.g_loss_nonsaturating if kind == "minimax" else losses.g_loss_minimax
     other_name = "non-saturating" if kind == "minimax" else "minimax"
+    expected = reference(d)
     mistakes = {
-        f"this is the {other_name} loss; the {kind} one is the other": other,
+        f"this is the {other_name} loss; the {kind} one is the other": other(d),
         "the sign is flipped: the generator minimises this loss": -expected,
         "the inputs are logits: apply the sigmoid once (or use the *_with_logits loss)": (
             torch.log1p(-torch.sigmoid(torch.sigmoid(d))).mean()
@@ -143,8 +108,8 @@ def _generator_loss(fn: Callable[[Tensor], Tensor], what: str, kind: str) -> Ten
         ),
     }
     formula = "mean of log(1 - D(G(z)))" if kind == "minimax" else "mean of -log D(G(z))"
-    _diagnose(loss.detach(), expected, mistakes, what, formula)
-    _connected(loss, what)
+    expect_close(loss.detach(), expected, what, hint=formula, mistakes=mistakes)
+    expect_connected(loss, what, expected=_CONNECTED)
     call(loss.backward, what=what)
     if fake.grad is None or not fake.grad.abs().sum() > 0:
         raise CheckFailed(
@@ -155,8 +120,7 @@ def _generator_loss(fn: Callable[[Tensor], Tensor], what: str, kind: str) -> Ten
         )
     extreme = torch.tensor([[_CONFIDENT], [-_CONFIDENT]])
     big = _scalar(call(fn, extreme, what=what), what + _ON_CONFIDENT, _STABLE)
-    ref = -_bce(extreme, 0.0) if kind == "minimax" else _bce(extreme, 1.0)
-    expect_close(big, ref, what + _ON_CONFIDENT, hint=_STABLE)
+    expect_close(big, reference(extreme), what + _ON_CONFIDENT, hint=_STABLE)
     return loss
 
 
@@ -193,32 +157,35 @@ def logit_gradient(fn: Callable[[Callable[[Tensor], Tensor], float], float]) -> 
     """``fn(loss_fn, d_value)``: d loss / d logit for one fake sample that D scores ``d_value``."""
     what = "gradient of a generator loss"
 
-    def minimax(logits: Tensor) -> Tensor:
-        return -_bce(logits, 0.0)
-
-    def non_saturating(logits: Tensor) -> Tensor:
-        return _bce(logits, 1.0)
-
     def square(logits: Tensor) -> Tensor:
         return (logits**2).mean()
 
     cases = [
-        (minimax, 0.1, -0.1, "minimax"),
-        (minimax, 0.9, -0.9, "minimax"),
-        (non_saturating, 0.1, -0.9, "non-saturating"),
-        (non_saturating, 0.75, -0.25, "non-saturating"),
+        (losses.g_loss_minimax, 0.1, -0.1, "minimax"),
+        (losses.g_loss_minimax, 0.9, -0.9, "minimax"),
+        (losses.g_loss_nonsaturating, 0.1, -0.9, "non-saturating"),
+        (losses.g_loss_nonsaturating, 0.75, -0.25, "non-saturating"),
         (square, 0.8, 2 * float(np.log(0.8 / 0.2)), "logit**2"),
     ]
     for loss_fn, d_value, expected, name in cases:
         found = _as_float(call(fn, loss_fn, d_value, what=what), what)
-        case = f"{what} ({name} loss at D(G(z)) = {d_value})"
-        if name == "minimax" and abs(found - (-1.0 / (1.0 - d_value))) < 1e-4:
-            hint = "differentiate with respect to the logit, not the probability D: logit = log(D / (1 - D))"
-        elif abs(found + expected) < 1e-4 and expected != 0:
-            hint = "the sign is flipped: return the gradient itself, not the step direction"
-        else:
-            hint = "logit = torch.logit(torch.tensor(d)).requires_grad_(); loss_fn(logit.reshape(1, 1)).backward()"
-        expect_close(found, expected, case, atol=1e-4, hint=hint)
+        mistakes = {
+            "the sign is flipped: return the gradient itself, not the step direction": -expected
+        }
+        if name == "minimax":  # d loss / d D = -1 / (1 - D)
+            mistakes = {
+                "differentiate with respect to the logit, not the probability D: logit = log(D / (1 - D))": -1.0
+                / (1.0 - d_value),
+                **mistakes,
+            }
+        expect_close(
+            found,
+            expected,
+            f"{what} ({name} loss at D(G(z)) = {d_value})",
+            atol=1e-4,
+            hint="logit = torch.logit(torch.tensor(d)).requires_grad_(); loss_fn(logit.reshape(1, 1)).backward()",
+            mistakes=mistakes,
+        )
     passed(what, "minimax -D, non-saturating -(1 - D), any loss works")
 
 
@@ -243,11 +210,16 @@ def optimal_discriminator(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) ->
             found=f"shape {tuple(found_t.shape)}",
             hint="work elementwise: p_data / (p_data + p_g)",
         )
-    if _same(found_t, torch.as_tensor(p_g / (p_data + p_g))):
-        hint = "that is 1 - D*: D is the probability that x is REAL, so p_data goes on top"
-    elif _same(found_t, torch.as_tensor(p_data / p_g)):
-        hint = "that is the density ratio; D* = p_data / (p_data + p_g) lies between 0 and 1"
-    else:
-        hint = "D*(x) = p_data(x) / (p_data(x) + p_g(x))"
-    expect_close(found_t, expected, what, hint=hint)
+    expect_close(
+        found_t,
+        expected,
+        what,
+        hint="D*(x) = p_data(x) / (p_data(x) + p_g(x))",
+        mistakes={
+            "that is 1 - D*: D is the probability that x is REAL, so p_data goes on top": p_g
+            / (p_data + p_g),
+            "that is the density ratio; D* = p_data / (p_data + p_g) lies between 0 and 1": p_data
+            / p_g,
+        },
+    )
     passed(what, "D* = p_data / (p_data + p_g), 1/2 where the densities agree")
