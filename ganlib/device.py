@@ -1,17 +1,23 @@
-"""Where to run and how to make runs repeatable.
+"""Where networks run, how they run when nobody trains them, and how to make runs repeatable.
 
 ``get_device()`` picks the fastest device the machine has, so the same notebook runs on a laptop
-CPU, an Apple GPU or a Colab GPU without edits. ``seed_everything()`` makes a run repeatable.
+CPU, an Apple GPU or a Colab GPU without edits; ``module_device(net)`` says where a network lives.
+``eval_mode(G)`` runs a network for pictures or measurements (eval mode, no gradients) and gives
+it back in its own mode. ``seed_everything()`` makes a run repeatable.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
+from torch import nn
 
 DEVICE_ENV = "GANLIB_DEVICE"
 
@@ -51,6 +57,33 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     if device.type == "mps" and not _mps_available():
         raise RuntimeError(f"Device {choice!r} was asked for, but MPS is not available here.")
     return device
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """Where ``module``'s first parameter (or buffer) lives; the CPU when it has none."""
+    tensor = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
+@contextmanager
+def eval_mode(*models: object) -> Iterator[None]:
+    """Run ``models`` in eval mode and without gradients; each gets its own mode back afterwards.
+
+    Eval mode matters for sampling: batch norm then uses its running statistics and dropout is
+    off. Every submodule's mode is restored as it was (a frozen batch norm inside a training
+    model stays frozen). Arguments that are no ``nn.Module`` (a plain function, None) are skipped.
+    """
+    networks = [model for model in models if isinstance(model, nn.Module)]
+    modules = [m for network in networks for m in network.modules()]
+    was_training = [m.training for m in modules]
+    for network in networks:
+        network.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for m, mode in zip(modules, was_training, strict=True):
+            m.training = mode
 
 
 def seed_everything(seed: int) -> None:

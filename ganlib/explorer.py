@@ -15,11 +15,12 @@ by versions 7 (Colab) and 8 (JupyterLab 4) are used.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+from ganlib.device import eval_mode, module_device
+from ganlib.images import make_grid, to_pil
 
 __all__ = ["LatentExplorer", "latent_explorer", "random_directions", "slerp"]
 
@@ -36,31 +37,32 @@ def random_directions(z_dim: int, n: int, seed: int = 0) -> torch.Tensor:
     return q.T.contiguous()
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Spherical interpolation between the rows of ``a`` and ``b`` (t = 0 gives a, t = 1 gives b)."""
-    if t <= 0:
-        return a.clone()
-    if t >= 1:
-        return b.clone()
-    a_unit = a / a.norm(dim=1, keepdim=True)
-    b_unit = b / b.norm(dim=1, keepdim=True)
-    omega = torch.acos((a_unit * b_unit).sum(dim=1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between the rows of ``a`` and ``b`` (t = 0 gives a, t = 1 gives b).
+
+    Each row (one latent, of any shape) moves along the great circle from ``a[i]`` to ``b[i]``,
+    which keeps the norm typical of Gaussian latents, where the straight line would pass close to
+    the origin. ``t`` is one number for every row or a tensor with one value per row. Rows that
+    point (almost) the same or opposite ways have no single great circle: they take the straight
+    line.
+    """
+    if a.shape != b.shape or a.dim() < 2:
+        raise ValueError(
+            "a and b must be batches of latents (N, ...) of the same shape, got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}; for a single latent z use z[None]"
+        )
+    per_row = (-1, *[1] * (a.dim() - 1))  # broadcasts a value per row over the latent's shape
+    t = torch.as_tensor(t, dtype=a.dtype, device=a.device).reshape(per_row)
+    a_flat, b_flat = a.flatten(1), b.flatten(1)
+    cos = (a_flat * b_flat).sum(dim=1) / (a_flat.norm(dim=1) * b_flat.norm(dim=1)).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1)).reshape(per_row)
     sin_omega = torch.sin(omega)
-    if bool((sin_omega.abs() < 1e-4).any()):  # (almost) parallel rows: a straight line is fine
-        return (1 - t) * a + t * b
-    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / sin_omega
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Eval mode and no gradients while drawing; the model's own mode is restored afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
+    parallel = sin_omega < 1e-4
+    curved = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.where(
+        parallel, 1.0, sin_omega
+    )
+    path = torch.where(parallel, torch.lerp(a, b, t), curved)
+    return torch.where(t == 0, a, torch.where(t == 1, b, path))  # the ends exactly
 
 
 def _to_images(out: torch.Tensor) -> torch.Tensor:
@@ -80,15 +82,7 @@ def _to_images(out: torch.Tensor) -> torch.Tensor:
 
 def _png(images: torch.Tensor, nrow: int) -> bytes:
     """PNG bytes of a grid of images in [-1, 1], enlarged so that small images stay visible."""
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    grid = make_grid((images.float().clamp(-1, 1) + 1) / 2, nrow=nrow, padding=2, pad_value=1.0)
-    array = (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).cpu().numpy()
-    picture = Image.fromarray(array)
-    scale = max(1, TILE_PIXELS // images.shape[-1])
-    if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    picture = to_pil(make_grid(images, nrow=nrow), scale=max(1, TILE_PIXELS // images.shape[-1]))
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -125,7 +119,7 @@ class LatentExplorer:
         self.generator = generator
         self.z_dim = z_dim
         self.nrow = nrow
-        self.device = torch.device(device) if device is not None else self._model_device()
+        self.device = torch.device(device) if device is not None else module_device(generator)
         self.directions = random_directions(z_dim, n_directions, seed).to(self.device)
         self._rng = torch.Generator().manual_seed(seed)  # on the CPU: same latents on any device
         self.z_a = self._sample()
@@ -171,10 +165,6 @@ class LatentExplorer:
         self.widget.explorer = self  # reach the sliders from the widget that the notebook shows
 
     # --- latents ----------------------------------------------------------------------------
-    def _model_device(self) -> torch.device:
-        parameter = next(self.generator.parameters(), None)
-        return parameter.device if parameter is not None else torch.device("cpu")
-
     def _sample(self) -> torch.Tensor:
         return torch.randn(self.nrow, self.z_dim, generator=self._rng).to(self.device)
 
@@ -183,7 +173,7 @@ class LatentExplorer:
         errors = []
         for shape in [(self.z_dim,), (self.z_dim, 1, 1)]:
             try:
-                with _eval_mode(self.generator):
+                with eval_mode(self.generator):
                     _to_images(self.generator(self.z_a[:1].view(1, *shape)))
                 return shape
             except (RuntimeError, ValueError) as err:
@@ -206,7 +196,7 @@ class LatentExplorer:
         """PNG bytes of the generator's images for ``z`` (default: the sliders' latents)."""
         if z is None:
             z = self.z
-        with _eval_mode(self.generator):
+        with eval_mode(self.generator):
             images = _to_images(self.generator(z.view(z.shape[0], *self._latent_shape)))
         return _png(images.cpu(), self.nrow)
 
@@ -226,20 +216,12 @@ class LatentExplorer:
         self._redraw()
 
 
-def latent_explorer(
-    generator: nn.Module,
-    z_dim: int,
-    *,
-    n_directions: int = 4,
-    seed: int = 0,
-    device: str | torch.device | None = None,
-    nrow: int = 8,
-):
+def latent_explorer(generator: nn.Module, z_dim: int, **options: object):
     """The explorer widget for ``generator``: display it as a cell's last expression.
 
-    The returned ``ipywidgets.VBox`` has an ``explorer`` attribute (a ``LatentExplorer``) with
-    the sliders, the current PNG bytes and the latents, for tests and for driving it in code.
+    ``options`` are those of :class:`LatentExplorer`: ``n_directions=4``, ``seed=0``,
+    ``device=None`` (the generator's own) and ``nrow=8``. The returned ``ipywidgets.VBox`` has an
+    ``explorer`` attribute (the ``LatentExplorer``) with the sliders, the current PNG bytes and
+    the latents, for tests and for driving it in code.
     """
-    return LatentExplorer(
-        generator, z_dim, n_directions=n_directions, seed=seed, device=device, nrow=nrow
-    ).widget
+    return LatentExplorer(generator, z_dim, **options).widget

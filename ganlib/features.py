@@ -32,12 +32,15 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ganlib.device import eval_mode, module_device
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -279,12 +282,18 @@ def resolve(features: str | Extractor) -> tuple[Callable[[Tensor], Tensor], nn.M
     )
 
 
-def _module_device(net: nn.Module | None) -> torch.device:
-    """Where ``net``'s first parameter (or buffer) lives; the CPU for functions and empty nets."""
-    if net is not None:
-        for tensor in (*net.parameters(), *net.buffers()):
-            return tensor.device
-    return torch.device("cpu")
+@contextmanager
+def _moved_to(net: nn.Module | None, device: torch.device) -> Iterator[None]:
+    """``net`` on ``device`` for the duration, then back where it was (None: nothing to move)."""
+    if net is None:
+        yield
+        return
+    home = module_device(net)
+    net.to(device)
+    try:
+        yield
+    finally:
+        net.to(home)
 
 
 def _warn_if_unit_range(x: Tensor) -> None:
@@ -299,11 +308,10 @@ def _warn_if_unit_range(x: Tensor) -> None:
             f"images are float in [{low:.3g}, {high:.3g}], which looks like [0, 1]; the feature "
             "nets expect [-1, 1], so FID, KID and coverage will be off. Convert with x * 2 - 1 "
             "(or pass uint8 images).",
-            stacklevel=5,  # the caller of extract / classify (through _apply and no_grad)
+            stacklevel=4,  # the caller of extract / classify (through _apply)
         )
 
 
-@torch.no_grad()
 def _apply(
     images: object,
     fn: Callable[[Tensor], Tensor],
@@ -321,13 +329,10 @@ def _apply(
     if len(x) == 0:
         raise ValueError("got no images (N = 0)")
     _warn_if_unit_range(x)
-    home = _module_device(net)
-    device = torch.device(device) if device is not None else home
-    was_training = net.training if net is not None else False
-    if net is not None:
-        net.to(device).eval()
-    try:
-        out = []
+    if device is None:
+        device = module_device(net) if net is not None else torch.device("cpu")
+    out = []
+    with eval_mode(net), _moved_to(net, torch.device(device)):
         for batch in x.split(batch_size):
             batch = batch.to(device)
             if net is not None:
@@ -340,9 +345,6 @@ def _apply(
                     f"of {len(batch)}, got {shape}."
                 )
             out.append(result.float().cpu())
-    finally:
-        if net is not None:
-            net.to(home).train(was_training)
     return torch.cat(out)
 
 

@@ -121,6 +121,19 @@ def test_directions_are_orthonormal_and_slerp_keeps_endpoints():
     assert (mid.norm(dim=1) >= torch.minimum(a.norm(dim=1), b.norm(dim=1)) - 1e-5).all()
 
 
+def test_slerp_takes_one_t_per_row_and_keeps_the_norm():
+    a = torch.tensor([[3.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    b = torch.tensor([[0.0, 3.0], [2.0, 2.0], [-2.0, 0.0]])  # orthogonal, parallel, opposite
+    path = slerp(a, b, torch.tensor([0.5, 0.5, 0.0]))
+    assert torch.allclose(path[0], torch.tensor([3.0, 3.0]) / 2**0.5)  # on the circle of radius 3
+    assert torch.allclose(path[1], torch.tensor([1.5, 1.5]))  # parallel: the straight line
+    assert torch.equal(path[2], a[2])  # t = 0: exactly a, even for opposite rows
+    z = torch.randn(2, Z_DIM, 1, 1)  # latents of a convolutional generator
+    assert slerp(z, -z.flip(0), 0.3).shape == z.shape
+    with pytest.raises(ValueError, match=r"batches of latents.*z\[None\]"):
+        slerp(torch.randn(Z_DIM), torch.randn(Z_DIM), 0.5)
+
+
 def test_bad_inputs_get_clear_errors():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         latent_explorer(FlatGenerator, Z_DIM)  # the class, not an instance

@@ -34,7 +34,7 @@ class RecordingNet(nn.Module):
         self.moves: list[torch.device] = []
         self.seen: list[torch.device] = []
 
-    def to(self, device, *args, **kwargs):  # noqa: D102 - a mock: record, do not move
+    def to(self, device, *args, **kwargs):  # a mock: record, do not move
         self.moves.append(torch.device(device))
         return self
 
