@@ -6,19 +6,28 @@ IPython display handle, so an executed notebook holds one picture per view (the 
 hundreds. Outside a notebook it prints a short line instead::
 
     view = LiveView(every=50, title="MLP GAN")
-    history = fit_gan(G, D, loader, z_dim=64, steps=2000, callback=view.callback)
+    history = train.fit(train_step, loader, ..., callback=view.callback)
     view.close()
+
+or, in a loop of your own, ``view.update(step, d_loss=..., g_loss=..., images=fake)``.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import sys
 from collections.abc import Callable, Sequence
 
 import torch
 
+from ganlib.curves import loss_names, named_lists, snapshots
+from ganlib.images import make_grid
+
 __all__ = ["LiveView", "in_notebook"]
+
+#: How the summary line and the legend name the two classic losses; others keep their own names.
+LABELS = {"d_loss": "D loss", "g_loss": "G loss"}
 
 
 def in_notebook() -> bool:
@@ -30,24 +39,22 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _as_grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
-    """A (H, W, C) float grid in [0, 1] from uint8 images or float images in [-1, 1]."""
-    from torchvision.utils import make_grid
+def _is_per_step_list(values: object) -> bool:
+    """A list, tuple, 1-D tensor or 1-D array (of one number per step)."""
+    if hasattr(values, "ndim"):
+        return values.ndim == 1
+    return isinstance(values, Sequence) and not isinstance(values, str)
 
-    images = images.detach().cpu()
-    if images.dim() == 3:
-        images = images.unsqueeze(0)
-    if images.dim() != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(
-            f"images must have shape (N, C, H, W) or (C, H, W) with C = 1 or 3, got "
-            f"{tuple(images.shape)}; pass the generator's output reshaped to image form."
-        )
-    if images.dtype == torch.uint8:
-        images = images.float() / 255
-    else:
-        images = (images.float().clamp(-1, 1) + 1) / 2  # the course's images live in [-1, 1]
-    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
-    return grid.permute(1, 2, 0)
+
+def _number(name: str, value: object) -> float:
+    """A loss as a float: a Python number or a 0-d tensor (anything else is a clear error)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(
+            f"{name} must be a number (a float or a 0-d tensor), got {type(value).__name__}"
+            + (f" of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else "")
+        ) from err
 
 
 class LiveView:
@@ -55,7 +62,8 @@ class LiveView:
 
     ``update`` records the losses at every step (cheap) and redraws only when the step reaches a
     new multiple of ``every``. ``close`` draws the final state. In a terminal the redraw is a
-    one-line summary, printed through tqdm so an active progress bar stays intact.
+    one-line summary, printed through tqdm so an active progress bar stays intact. ``steps`` and
+    ``values`` (name -> one number per recorded step) hold what the view has seen.
     """
 
     def __init__(
@@ -77,8 +85,7 @@ class LiveView:
         self.figsize = figsize
         self.notebook = in_notebook() if notebook is None else notebook
         self.steps: list[int] = []
-        self.d_loss: list[float] = []
-        self.g_loss: list[float] = []
+        self.values: dict[str, list[float]] = {}  # NaN where a step did not give that value
         self.images: torch.Tensor | None = None
         self.images_step: int | None = None
         self.frames = 0  # how many times the view was drawn
@@ -89,24 +96,20 @@ class LiveView:
 
     # --- recording --------------------------------------------------------------------------
     def update(
-        self,
-        step: int,
-        *,
-        d_loss: float | None = None,
-        g_loss: float | None = None,
-        images: torch.Tensor | None = None,
+        self, step: int, *, images: torch.Tensor | None = None, **losses: float | None
     ) -> bool:
-        """Record one step; redraw when ``step`` reaches a new multiple of ``every``.
+        """Record one step's losses (``d_loss=..., g_loss=...``, any names); redraw when due.
 
-        Returns True when the view was redrawn. ``images`` (uint8, or float in [-1, 1]) are only
-        copied when drawn, so passing them at every step costs nothing; the latest ones are shown.
+        The view redraws when ``step`` reaches a new multiple of ``every`` and then returns True.
+        A loss may be a float or a 0-d tensor; None is skipped. ``images`` (uint8, or float in
+        [-1, 1]) are only copied when drawn, so passing them at every step costs nothing; the
+        latest ones are shown.
         """
         if self.closed:
             raise RuntimeError("this LiveView is closed; create a new one for a new run")
-        if d_loss is not None or g_loss is not None:
-            self.steps.append(int(step))
-            self.d_loss.append(float("nan") if d_loss is None else float(d_loss))
-            self.g_loss.append(float("nan") if g_loss is None else float(g_loss))
+        given = {name: _number(name, value) for name, value in losses.items() if value is not None}
+        if given:
+            self._record(int(step), given)
         if images is not None:
             self._latest = (images, int(step))  # a reference: copied only when drawn
         if step // self.every <= self._last_bucket:
@@ -114,6 +117,13 @@ class LiveView:
         self._last_bucket = step // self.every
         self._draw()
         return True
+
+    def _record(self, step: int, given: dict[str, float]) -> None:
+        self.steps.append(step)
+        for name in [name for name in given if name not in self.values]:
+            self.values[name] = [math.nan] * (len(self.steps) - 1)  # a new name: NaN before
+        for name, curve in self.values.items():
+            curve.append(given.get(name, math.nan))
 
     def close(self) -> None:
         """Draw the final state (once); later calls do nothing."""
@@ -130,48 +140,61 @@ class LiveView:
 
     # --- the trainer's hook -----------------------------------------------------------------
     @property
-    def callback(self) -> Callable[[int, object, torch.nn.Module], None]:
-        """``callback(step, history, G)`` for ``ganlib.train``: feeds the view from the History.
+    def callback(self) -> Callable[..., None]:
+        """``callback(step, history)`` for ``ganlib.train``: feeds the view from the History.
 
-        The history holds every step's losses and the fixed-latent samples as
-        ``(step, uint8 images)``; the view copies what is new and redraws when due.
+        The view copies the history's losses it has not seen yet (every value whose name ends in
+        "loss", and CycleGAN's g_gan, cycle, identity) and shows the latest of
+        ``history.samples``, then redraws when due. Trainers of earlier course versions called
+        ``callback(step, history, G)``; the extra argument is accepted and not needed.
         """
 
-        def callback(step: int, history: object, G: torch.nn.Module | None = None) -> None:
+        def callback(step: int, history: object, *unused: object) -> None:
             self.record_history(history)
-            samples: Sequence = getattr(history, "samples", None) or []
+            samples = snapshots(history)
             self.update(step, images=samples[-1][1] if samples else None)
 
         return callback
 
     def record_history(self, history: object) -> None:
-        """Copy the losses that ``history`` has and this view has not seen yet."""
-        d_all, g_all = getattr(history, "d_loss", None), getattr(history, "g_loss", None)
-        if d_all is None or g_all is None:
-            raise TypeError(
-                "the live view expects a ganlib.train.History (with d_loss and g_loss lists), "
-                f"got {type(history).__name__}"
+        """Copy the losses that ``history`` has and this view has not seen yet.
+
+        ``history`` is a ``ganlib.train.History`` or a dict of per-step lists; entry i of each
+        list is the value of step i + 1.
+        """
+        lists = named_lists(history)
+        losses = {name: lists[name] for name in loss_names(lists)}
+        for name, values in losses.items():
+            if not _is_per_step_list(values):
+                raise TypeError(
+                    f"the history's {name!r} must be a list with one number per step, "
+                    f"got {type(values).__name__}"
+                )
+        if not losses and any(_is_per_step_list(v) and len(v) > 0 for v in lists.values()):
+            raise ValueError(
+                f"the history has no losses to show (it has {', '.join(lists)}): the live view "
+                "shows the values whose names end in 'loss' (d_loss, g_loss, ...) and g_gan, "
+                "cycle, identity; name your step function's losses that way"
             )
-        start = len(self.d_loss)
-        for i in range(start, min(len(d_all), len(g_all))):
-            self.steps.append(i + 1)  # history entry i is the loss of step i + 1
-            self.d_loss.append(float(d_all[i]))
-            self.g_loss.append(float(g_all[i]))
+        total = max((len(values) for values in losses.values()), default=0)
+        for i in range(len(self.steps), total):
+            given = {n: _number(n, values[i]) for n, values in losses.items() if i < len(values)}
+            self._record(i + 1, given)
 
     # --- drawing ----------------------------------------------------------------------------
     def summary(self) -> str:
         """One line: the step and the latest losses."""
         if not self.steps:
             return f"{self.title}: no steps yet"
-        return (
-            f"{self.title} | step {self.steps[-1]} | "
-            f"D loss {self.d_loss[-1]:.3f} | G loss {self.g_loss[-1]:.3f}"
+        latest = " | ".join(
+            f"{LABELS.get(name, name)} {curve[-1]:.3f}" for name, curve in self.values.items()
         )
+        return f"{self.title} | step {self.steps[-1]} | {latest}"
 
     def _draw(self, final: bool = False) -> None:
         if self._latest is not None:
             images, self.images_step = self._latest
-            self.images = images[: self.max_images].detach().cpu()
+            self.images = images[: self.max_images].detach().cpu().clone()
             self._latest = None
         self.frames += 1
         if not self.notebook:
@@ -197,22 +220,21 @@ class LiveView:
         FigureCanvasAgg(fig)
         has_images = self.images is not None
         ax = fig.add_subplot(1, 2 if has_images else 1, 1)
-        if self.steps:
-            ax.plot(self.steps, self.d_loss, label="D loss", linewidth=1)
-            ax.plot(self.steps, self.g_loss, label="G loss", linewidth=1)
+        for name, curve in self.values.items():
+            ax.plot(self.steps, curve, label=LABELS.get(name, name), linewidth=1)
+        if self.values:
             ax.legend(loc="upper right")
         ax.set_xlabel("step")
         ax.set_title("losses")
         ax.grid(alpha=0.3)
         if has_images:
             ax_img = fig.add_subplot(1, 2, 2)
-            ax_img.imshow(_as_grid(self.images, self.nrow).numpy())
+            ax_img.imshow(make_grid(self.images, self.nrow))
             ax_img.set_title(f"fixed-latent samples (step {self.images_step})")
             ax_img.axis("off")
         fig.suptitle(self.summary())
-        fig.subplots_adjust(
-            left=0.07, right=0.98, bottom=0.14, top=0.8, wspace=0.12
-        )  # cheaper than tight_layout
+        # Fixed margins: much cheaper than tight_layout at every redraw.
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.8, wspace=0.12)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
         return buffer.getvalue()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,7 +23,12 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from torch import Tensor
+from torch import Tensor, nn
+
+from ganlib.curves import curves, loss_names, snapshots
+from ganlib.device import eval_mode, module_device
+from ganlib.explorer import slerp as slerp_path
+from ganlib.images import image_batch, make_grid, to_numpy_images, to_pil
 
 __all__ = [
     "to_numpy_images",
@@ -42,61 +47,11 @@ __all__ = [
 ]
 
 DPI = 120
-Samples = Sequence[tuple[int, Tensor]]
 
 
 # --------------------------------------------------------------------------- images
-
-
-def to_numpy_images(images: Tensor | np.ndarray, what: str = "images") -> np.ndarray:
-    """Images (N, C, H, W) as float NumPy in [0, 1], channels last: (N, H, W, C).
-
-    A single image (C, H, W) becomes a batch of one. Float input is taken to be in [-1, 1].
-    """
-    if isinstance(images, Tensor):
-        images = images.detach().cpu()
-        images = images.numpy() if images.dtype != torch.bfloat16 else images.float().numpy()
-    images = np.asarray(images)
-    if images.ndim == 3 and images.shape[0] in (1, 3):
-        images = images[None]
-    if images.ndim != 4:
-        raise ValueError(f"{what} must have shape (N, C, H, W) or (C, H, W), got {images.shape}")
-    if images.shape[1] not in (1, 3):
-        hint = " (channels last? use x.permute(0, 3, 1, 2))" if images.shape[-1] in (1, 3) else ""
-        raise ValueError(
-            f"{what} must have 1 or 3 channels in dim 1 (N, C, H, W), got shape "
-            f"{images.shape}{hint}"
-        )
-    if images.dtype == np.uint8:
-        unit = images.astype(np.float32) / 255
-    elif np.issubdtype(images.dtype, np.floating):
-        unit = (images.astype(np.float32) + 1) / 2
-    else:
-        raise TypeError(f"{what} must be float in [-1, 1] or uint8, got dtype {images.dtype}")
-    return np.clip(unit, 0, 1).transpose(0, 2, 3, 1)
-
-
-def make_grid(
-    images: Tensor | np.ndarray, nrow: int = 8, padding: int = 2, pad_value: float = 1.0
-) -> np.ndarray:
-    """One picture (H, W, 3) in [0, 1] of the images laid out ``nrow`` per row."""
-    x = to_numpy_images(images)
-    if nrow < 1:
-        raise ValueError(f"nrow must be >= 1, got {nrow}")
-    n, h, w, c = x.shape
-    if c == 1:
-        x = np.repeat(x, 3, axis=3)
-    cols = min(nrow, n)
-    rows = math.ceil(n / cols)
-    grid = np.full(
-        (rows * (h + padding) + padding, cols * (w + padding) + padding, 3),
-        pad_value,
-        dtype=np.float32,
-    )
-    for i, image in enumerate(x):
-        top, left = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
-        grid[top : top + h, left : left + w] = image
-    return grid
+# to_numpy_images and make_grid come from ganlib.images (their home, shared with live and
+# explorer); viz lists them in __all__ so that notebooks find them here too.
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -130,7 +85,7 @@ def show_images(
 ) -> Figure:
     """Show a batch of images as a grid with ``nrow`` images per row."""
     grid = make_grid(images, nrow=nrow)
-    n = len(to_numpy_images(images))
+    n = len(image_batch(images))
     fig, ax = _axes(
         ax, figsize=(min(12, 0.1 + grid.shape[1] / 40), min(12, 0.4 + grid.shape[0] / 40))
     )
@@ -142,34 +97,6 @@ def show_images(
 
 
 # --------------------------------------------------------------------------- curves
-
-
-def _as_mapping(history: object) -> Mapping:
-    """A ganlib.train.History as its dict; a dict as it is."""
-    if hasattr(history, "as_dict"):
-        history = history.as_dict()
-    if not isinstance(history, Mapping):
-        raise TypeError(
-            f"expected a ganlib.train.History or a dict of lists, got {type(history).__name__}"
-        )
-    return history
-
-
-def _curves(history: object) -> dict[str, list[float]]:
-    """The per-step number lists of a ganlib.train.History or a dict of lists."""
-    history = _as_mapping(history)
-    items = {**history, **history.get("extra", {})}  # History keeps further losses in "extra"
-    curves = {}
-    for key, values in items.items():
-        if isinstance(values, Tensor):
-            values = values.detach().cpu().flatten().tolist()
-        if (
-            isinstance(values, Sequence | np.ndarray)
-            and len(values) > 0
-            and all(isinstance(v, int | float | np.number) for v in values)
-        ):
-            curves[key] = [float(v) for v in values]
-    return curves
 
 
 def smooth_curve(values: Sequence[float], window: int) -> np.ndarray:
@@ -220,23 +147,21 @@ def plot_losses(
 ) -> Figure:
     """Loss curves: faint raw values and a moving average over ``smooth`` steps.
 
+    Takes a ``ganlib.train.History`` or a dict of per-step lists (see :mod:`ganlib.curves`).
     ``smooth=None`` picks about 1/50 of the run; ``smooth=1`` shows raw values only. ``keys``
-    defaults to every curve whose name contains "loss" plus every entry of ``History.extra``
-    (further losses by name): for :func:`ganlib.train.fit_cyclegan` that is d_loss, g_loss and
-    its parts g_gan, cycle and identity.
+    defaults to every value whose name ends in "loss" (d_loss, g_loss, d_a_loss, ...) plus
+    CycleGAN's g_gan, cycle and identity when the history has them.
     """
-    history = _as_mapping(history_or_dict)
-    curves = _curves(history)
-    if keys is None:
-        keys = [k for k in curves if "loss" in k or k in history.get("extra", {})]
-    keys = list(keys)
-    missing = [k for k in keys if k not in curves]
+    found = curves(history_or_dict)
+    keys = loss_names(found) if keys is None else list(keys)
+    missing = [k for k in keys if k not in found]
     if not keys or missing:
         raise ValueError(
             f"no loss curves {missing or ''} to plot: the history has "
-            f"{sorted(curves) or 'no number lists'}; pick some with keys=[...]"
+            f"{', '.join(found) or 'no per-step number lists'}. Values named '..._loss' (and "
+            "g_gan, cycle, identity) are plotted; pick others with keys=[...]"
         )
-    fig, _ = _plot_curves(curves, keys, smooth, ax, title, "loss")
+    fig, _ = _plot_curves(found, keys, smooth, ax, title, "loss")
     return _finish(fig, save)
 
 
@@ -252,11 +177,16 @@ def plot_d_outputs(
 
     The dashed line at 0.5 is where a perfectly fooled discriminator sits.
     """
-    curves = _curves(history_or_dict)
-    if "d_real" not in curves or "d_fake" not in curves:
-        raise ValueError(f"need 'd_real' and 'd_fake' curves, the history has {sorted(curves)}")
-    renamed = {"D(x), real": curves["d_real"], "D(G(z)), fake": curves["d_fake"]}
-    fig, ax = _plot_curves(renamed, list(renamed), smooth, ax, title, "discriminator output")
+    found = curves(history_or_dict)
+    labels = {"d_real": "D(x), real", "d_fake": "D(G(z)), fake"}
+    outputs = {label: found[name] for name, label in labels.items() if name in found}
+    if not outputs:
+        raise ValueError(
+            "the history has no discriminator outputs to plot (no 'd_real' or 'd_fake'; it has "
+            f"{', '.join(found) or 'no per-step number lists'}). Have the step function return "
+            "them, e.g. d_real=torch.sigmoid(real_logits).mean()."
+        )
+    fig, ax = _plot_curves(outputs, list(outputs), smooth, ax, title, "discriminator output")
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=1)
     return _finish(fig, save)
 
@@ -266,9 +196,8 @@ def plot_d_outputs(
 
 def _snapshots(samples: object) -> list[tuple[int, Tensor | np.ndarray]]:
     """The (step, images) list of a History or of a plain list, checked."""
-    samples = getattr(samples, "samples", samples)
-    if isinstance(samples, Mapping):  # History.as_dict()
-        samples = samples.get("samples", [])
+    if not isinstance(samples, Sequence):  # a History or its dict, not the list itself
+        samples = snapshots(samples)
     if not isinstance(samples, Sequence) or len(samples) == 0:
         raise ValueError(
             "samples must be a non-empty list of (step, images) pairs "
@@ -365,17 +294,10 @@ def save_gif(
 
     ``scale`` enlarges each frame by an integer factor (default: to at least 256 pixels wide).
     """
-    from PIL import Image
-
     frames = _frames(samples, nrow)
     width = frames[0][1].shape[1]
     scale = scale or max(1, math.ceil(256 / width))
-    pictures = []
-    for _, grid in frames:
-        picture = Image.fromarray((grid * 255).round().astype(np.uint8))
-        pictures.append(
-            picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-        )
+    pictures = [to_pil(grid, scale) for _, grid in frames]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=duration, loop=0)
@@ -428,18 +350,6 @@ def show_triplets(
 # --------------------------------------------------------------------------- latent interpolation
 
 
-def _slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
-    """Spherical interpolation: keeps the norm typical of Gaussian latents along the path."""
-    a, b = z0.flatten(), z1.flatten()
-    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1, 1))
-    if omega.abs() < 1e-4:  # (nearly) parallel: the straight line is the same path
-        return torch.lerp(z0[None], z1[None], t.view(-1, *[1] * z0.dim()))
-    t = t.view(-1, *[1] * z0.dim())
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
-
-
-@torch.no_grad()
 def interpolate(
     generator: Callable[[Tensor], Tensor],
     z0: Tensor,
@@ -464,21 +374,15 @@ def interpolate(
     if steps < 2:
         raise ValueError(f"steps must be >= 2 (the two ends), got {steps}")
     t = torch.linspace(0, 1, steps, device=z0.device)
+    ends = [z.float()[None].expand(steps, *z.shape) for z in (z0, z1)]  # (steps, *latent shape)
     if slerp:
-        path = _slerp(z0.float(), z1.float(), t)
+        path = slerp_path(*ends, t)
     else:
-        path = torch.lerp(z0[None].float(), z1[None].float(), t.view(-1, *[1] * z0.dim()))
-    was_training = getattr(generator, "training", None)
-    params = list(generator.parameters()) if hasattr(generator, "parameters") else []
-    if params:
-        path = path.to(params[0].device)
-    if was_training is not None:
-        generator.eval()
-    try:
+        path = torch.lerp(*ends, t.view(-1, *[1] * z0.dim()))
+    if isinstance(generator, nn.Module):
+        path = path.to(module_device(generator))
+    with eval_mode(generator):
         images = generator(path)
-    finally:
-        if was_training:
-            generator.train()
     return images.detach().cpu()
 
 
@@ -490,14 +394,14 @@ def show_interpolation(
     save: str | os.PathLike | None = None,
 ) -> Figure:
     """One row of images from :func:`interpolate`, from t = 0 (z0) to t = 1 (z1)."""
-    x = to_numpy_images(images)
-    grid = make_grid(images, nrow=len(x))
-    fig, ax = _axes(ax, figsize=(min(14, 1.2 * len(x)), 2))
+    n = len(image_batch(images))
+    grid = make_grid(images, nrow=n)
+    fig, ax = _axes(ax, figsize=(min(14, 1.2 * n), 2))
     ax.imshow(grid, interpolation="nearest")
     ax.set_yticks([])
-    cell = (grid.shape[1] - 2) / len(x)
-    ax.set_xticks([2 + cell * (i + 0.5) for i in range(len(x))])
-    ax.set_xticklabels([f"{t:.2f}" for t in np.linspace(0, 1, len(x))])
+    cell = (grid.shape[1] - 2) / n
+    ax.set_xticks([2 + cell * (i + 0.5) for i in range(n)])
+    ax.set_xticklabels([f"{t:.2f}" for t in np.linspace(0, 1, n)])
     ax.set_xlabel("t (0 = z0, 1 = z1)")
     ax.set_title(title)
     return _finish(fig, save)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import textwrap
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from PIL import Image
 
 from ganlib import live
 from ganlib.live import LiveView
+from tests.history_standins import History, old_history
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -31,18 +33,24 @@ class FakeDisplay:
         return SimpleNamespace(update=self.updates.append)
 
 
-def fake_history(steps: int, samples_every: int = 10) -> SimpleNamespace:
-    """What ganlib.train.History holds: per-step losses and (step, uint8 images) samples."""
-    return SimpleNamespace(
-        d_loss=[1.0 / (i + 1) for i in range(steps)],
-        g_loss=[2.0 + i for i in range(steps)],
-        d_real=[0.5] * steps,
-        d_fake=[0.5] * steps,
-        samples=[
-            (s, torch.full((4, 1, 8, 8), s % 256, dtype=torch.uint8))
-            for s in range(samples_every, steps + 1, samples_every)
-        ],
-    )
+def losses(steps: int) -> dict[str, list[float]]:
+    return {
+        "d_loss": [1.0 / (i + 1) for i in range(steps)],
+        "g_loss": [2.0 + i for i in range(steps)],
+    }
+
+
+def snapshots(steps: int, every: int = 10) -> list[tuple[int, torch.Tensor]]:
+    """(step, uint8 images) every ``every`` steps, as the trainer keeps them."""
+    return [
+        (s, torch.full((4, 1, 8, 8), s % 256, dtype=torch.uint8))
+        for s in range(every, steps + 1, every)
+    ]
+
+
+def history(steps: int) -> History:
+    """What ganlib.train.History holds after ``steps`` steps of a GAN step function."""
+    return History(values={**losses(steps), "d_real": [0.5] * steps}, samples=snapshots(steps))
 
 
 def test_outside_a_kernel_the_view_prints_one_short_line_per_refresh(capsys):
@@ -57,7 +65,7 @@ def test_outside_a_kernel_the_view_prints_one_short_line_per_refresh(capsys):
     assert len(lines) == 5
     assert lines[0] == "toy | step 50 | D loss 0.500 | G loss 1.500"
     assert lines[-1].startswith("done: toy | step 200")
-    assert len(view.d_loss) == 200  # every step recorded, even between refreshes
+    assert len(view.values["d_loss"]) == 200  # every step recorded, even between refreshes
 
 
 def test_update_redraws_only_when_a_new_multiple_of_every_is_reached(monkeypatch):
@@ -122,25 +130,72 @@ def test_every_must_be_a_positive_int(every):
         LiveView(every=every)
 
 
-def test_callback_adapter_reads_the_history(monkeypatch):
+@pytest.mark.parametrize(
+    "make",
+    [
+        history,
+        lambda steps: old_history(**losses(steps), d_real=[0.5] * steps, samples=snapshots(steps)),
+        lambda steps: {**losses(steps), "samples": snapshots(steps)},  # a dict of lists
+    ],
+    ids=["History", "old History", "dict"],
+)
+def test_callback_adapter_reads_the_history(monkeypatch, make):
     view = LiveView(every=20, notebook=False)
     drawn, draw = [], view._draw
 
     def counting_draw(final: bool = False) -> None:
-        drawn.append(len(view.d_loss))
+        drawn.append(len(view.steps))
         draw(final)
 
     monkeypatch.setattr(view, "_draw", counting_draw)
-    full = fake_history(60)
     for step in range(10, 61, 10):  # the trainer calls back every sample_every = 10 steps
-        partial = fake_history(step)
-        view.callback(step, partial, torch.nn.Identity())
+        view.callback(step, make(step))
     assert drawn == [20, 40, 60]
-    assert view.d_loss == full.d_loss and view.g_loss == full.g_loss
+    assert view.values == losses(60), "the losses, not d_real"
     assert view.steps == list(range(1, 61))
-    assert torch.equal(view.images, full.samples[-1][1])
-    with pytest.raises(TypeError, match="History"):
-        view.callback(70, object(), None)
+    assert torch.equal(view.images, snapshots(60)[-1][1])
+    view.callback(70, make(70), torch.nn.Identity())  # trainers used to pass G as well
+    assert view.steps[-1] == 70
+
+
+def test_callback_shows_the_losses_of_a_cyclegan_step(capsys):
+    view = LiveView(every=5, title="CycleGAN", notebook=False)
+    h = History()
+    for step in range(1, 11):  # a learner's CycleGAN step: no d_loss
+        h.append(g_loss=3.0, d_a_loss=0.25, d_b_loss=0.5, cycle=1.0, identity=0.5, d_real=0.9)
+        if step % 5 == 0:
+            view.callback(step, h)
+    assert list(view.values) == ["g_loss", "d_a_loss", "d_b_loss", "cycle", "identity"]
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "CycleGAN | step 10 | G loss 3.000 | d_a_loss 0.250 | d_b_loss 0.500 | cycle 1.000 "
+        "| identity 0.500"
+    )
+    assert view.render_png().startswith(PNG_MAGIC)
+
+
+def test_callback_rejects_what_is_no_history():
+    view = LiveView(every=20, notebook=False)
+    with pytest.raises(TypeError, match="History or a dict.*got object"):
+        view.callback(10, object())
+    with pytest.raises(TypeError, match="got Linear"):
+        view.callback(10, torch.nn.Linear(2, 1))  # the model in the history's place
+    with pytest.raises(ValueError, match=r"no losses to show \(it has errD, errG\)"):
+        view.callback(10, History(values={"errD": [1.0], "errG": [2.0]}))
+    with pytest.raises(TypeError, match="'d_loss' must be a list with one number per step"):
+        view.callback(10, {"d_loss": 0.5})  # one step's dict, not a history
+    view.callback(10, History())  # no steps yet: nothing to show, nothing wrong
+    assert view.steps == []
+
+
+def test_update_records_any_losses_and_rejects_non_numbers():
+    view = LiveView(every=100, notebook=False)
+    view.update(1, d_loss=torch.tensor(0.5), g_loss=1.0)
+    view.update(2, g_loss=2.0, cycle=3.0)  # a name seen late: NaN before, NaN when missing
+    assert view.steps == [1, 2]
+    assert view.values["d_loss"][0] == 0.5 and math.isnan(view.values["d_loss"][1])
+    assert math.isnan(view.values["cycle"][0]) and view.values["cycle"][1] == 3.0
+    with pytest.raises(TypeError, match=r"g_loss must be a number.*shape \(4,\)"):
+        view.update(3, g_loss=torch.zeros(4))
 
 
 def test_callback_plugs_into_fit_gan(capsys):
@@ -155,7 +210,7 @@ def test_callback_plugs_into_fit_gan(capsys):
         device="cpu", progress=False, callback=view.callback,
     )  # fmt: skip
     view.close()
-    assert view.d_loss == history.d_loss and view.steps == list(range(1, 41))
+    assert view.values["d_loss"] == history.d_loss and view.steps == list(range(1, 41))
     assert view.frames == 3  # steps 20 and 40, then the final frame
     assert torch.equal(view.images, history.samples[-1][1])
     assert capsys.readouterr().out.count("fit | step") == 3

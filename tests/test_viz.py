@@ -4,14 +4,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
 
-from ganlib import viz  # noqa: E402
+from ganlib import viz
+from tests.history_standins import History, old_history
 
 
 @pytest.fixture(autouse=True)
@@ -101,64 +102,84 @@ def test_smooth_curve_is_a_moving_average():
     assert np.allclose(viz.smooth_curve(values, 1), values)
 
 
-def test_plot_losses_from_dict_and_history_like(tmp_path):
+def legend(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_plot_losses_from_a_dict(tmp_path):
     fig = viz.plot_losses(history_dict(), smooth=10, save=tmp_path / "losses.png")
     ax = fig.axes[0]
     assert "Losses" in ax.get_title() and ax.get_xlabel() == "training step"
     assert ax.get_ylabel() == "loss"
-    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["d_loss", "g_loss"]
+    assert legend(fig) == ["d_loss", "g_loss"]  # d_real / d_fake are no losses
     assert len(ax.lines) == 4  # raw + smoothed per curve
     assert (tmp_path / "losses.png").exists()
 
-    class FakeHistory:  # ganlib.train.History exposes as_dict() with an "extra" dict of losses
-        def as_dict(self):
-            return {**history_dict(), "samples": snapshots(), "extra": {"cycle_loss": [1.0] * 120}}
 
-    fig = viz.plot_losses(FakeHistory(), smooth=1)
-    labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
-    assert labels == {"d_loss", "g_loss", "cycle_loss"}
-    assert len(fig.axes[0].lines) == 3  # smooth=1: raw curves only
-
-
-def test_plot_losses_works_with_real_history():
-    from ganlib import train
-
-    history = train.History(**{k: v for k, v in history_dict().items()})
-    fig = viz.plot_losses(history)
-    assert len(fig.axes[0].get_legend().get_texts()) == 2
+def test_plot_losses_from_the_history_and_its_dict():
+    history = History(values=history_dict(), samples=snapshots())
+    assert legend(viz.plot_losses(history)) == ["d_loss", "g_loss"]
+    fig = viz.plot_losses(history.as_dict(), smooth=1)  # what a checkpoint stores
+    assert legend(fig) == ["d_loss", "g_loss"]
+    assert len(fig.axes[0].lines) == 2  # smooth=1: raw curves only
 
 
-def test_plot_losses_shows_what_fit_cyclegan_records():
-    from ganlib import train
+def test_plot_losses_shows_every_loss_a_cyclegan_step_returns():
+    library, learner = History(), History()
+    for step in range(30):  # train.cyclegan_step's values, and a learner's own CycleGAN step
+        library.append(d_loss=1.0, g_loss=3.0, d_real=0.5, d_fake=0.4, g_gan=0.9,
+                       cycle=1.5 - step / 30, identity=0.6)  # fmt: skip
+        learner.append(g_loss=3.0, d_a_loss=0.4, d_b_loss=0.5, cycle=1.0, identity=0.6)
+    assert legend(viz.plot_losses(library, smooth=1)) == [
+        "d_loss",
+        "g_loss",
+        "g_gan",
+        "cycle",
+        "identity",
+    ]
+    assert legend(viz.plot_losses(learner, smooth=1)) == [
+        "g_loss",
+        "d_a_loss",
+        "d_b_loss",
+        "cycle",
+        "identity",
+    ]
 
-    history = train.History()
-    for step in range(30):  # as fit_cyclegan appends each step
-        history.append(1.0, 3.0, 0.5, 0.4, g_gan=0.9, cycle=1.5 - step / 30, identity=0.6)
-    fig = viz.plot_losses(history, smooth=1)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels == ["d_loss", "g_loss", "g_gan", "cycle", "identity"]
-    # the same from the plain dict a checkpoint stores; d_real / d_fake are no losses
-    fig = viz.plot_losses(history.as_dict(), smooth=1)
-    assert len(fig.axes[0].get_legend().get_texts()) == 5
+
+def test_plot_losses_reads_the_old_history_and_its_dict():
+    old = old_history(**history_dict(30), extra={"cycle": [1.0] * 30, "g_gan": [0.5] * 30})
+    assert legend(viz.plot_losses(old, smooth=1)) == ["d_loss", "g_loss", "cycle", "g_gan"]
+    as_dict = {**history_dict(30), "samples": snapshots(), "extra": {"cycle_loss": [1.0] * 30}}
+    assert legend(viz.plot_losses(as_dict, smooth=1)) == ["d_loss", "g_loss", "cycle_loss"]
 
 
 def test_plot_losses_bad_input():
-    with pytest.raises(ValueError, match="no loss curves"):
-        viz.plot_losses({"accuracy": [1.0, 2.0]})
-    with pytest.raises(ValueError, match="keys"):
+    with pytest.raises(ValueError, match=r"no loss curves.*has errD, errG.*'\.\.\._loss'"):
+        viz.plot_losses(History(values={"errD": [1.0, 2.0], "errG": [1.0, 0.5]}))
+    assert legend(viz.plot_losses({"errD": [1.0, 2.0]}, keys=["errD"])) == ["errD"]
+    with pytest.raises(ValueError, match=r"\['nope'\].*keys"):
         viz.plot_losses(history_dict(), keys=["nope"])
     with pytest.raises(TypeError, match="History or a dict"):
         viz.plot_losses([1.0, 2.0])
+    with pytest.raises(TypeError, match="got Linear"):
+        viz.plot_losses(torch.nn.Linear(2, 1))  # the model, not the history
 
 
 def test_plot_d_outputs(tmp_path):
     fig = viz.plot_d_outputs(history_dict(), save=tmp_path / "d.png")
     ax = fig.axes[0]
     assert ax.get_title().startswith("Discriminator outputs") and ax.get_ylabel()
-    labels = {t.get_text() for t in ax.get_legend().get_texts()}
-    assert labels == {"D(x), real", "D(G(z)), fake"}
+    assert set(legend(fig)) == {"D(x), real", "D(G(z)), fake"}
     assert any(np.allclose(line.get_ydata(), 0.5) for line in ax.lines)  # the 0.5 reference
-    with pytest.raises(ValueError, match="d_real"):
+    assert len(legend(viz.plot_d_outputs(History(values=history_dict())))) == 2
+    assert legend(viz.plot_d_outputs({"d_fake": [0.2, 0.3]}, smooth=1)) == ["D(G(z)), fake"]
+
+
+def test_plot_d_outputs_says_when_the_history_has_none():
+    history = History(values={"g_loss": [1.0, 2.0], "d_a_loss": [0.5, 0.4]})
+    with pytest.raises(ValueError, match=r"no discriminator outputs.*d_real.*g_loss, d_a_loss"):
+        viz.plot_d_outputs(history)
+    with pytest.raises(ValueError, match="return them"):
         viz.plot_d_outputs({"d_loss": [1.0]})
 
 
@@ -257,10 +278,13 @@ def test_interpolate_endpoints_and_modes():
     assert torch.allclose(sl[0], images[0], atol=1e-6) and not torch.allclose(sl[2], images[2])
 
 
-def test_slerp_keeps_the_norm_of_orthogonal_latents():
+def test_slerp_interpolation_keeps_the_norm_of_orthogonal_latents():
     z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
-    path = viz._slerp(z0, z1, torch.linspace(0, 1, 7))
+    path = viz.interpolate(torch.nn.Identity(), z0, z1, steps=7, slerp=True)
     assert torch.allclose(path.norm(dim=1), torch.full((7,), 3.0), atol=1e-5)
+    assert torch.equal(path[0], z0) and torch.equal(path[-1], z1)
+    straight = viz.interpolate(lambda z: z, z0, z1, steps=7)  # any function works as generator
+    assert straight[3].norm() < 2.2  # the straight line passes closer to the origin
 
 
 def test_interpolate_bad_input():
