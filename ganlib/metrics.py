@@ -144,7 +144,7 @@ def kid_from_features(
     return float(np.mean(values))
 
 
-def _count(images: object, what: str, min_samples: int = 2) -> None:
+def _require_images(images: object, what: str, min_samples: int = 2) -> None:
     n = len(getattr(images, "images", images))
     if n < min_samples:
         raise ValueError(
@@ -165,8 +165,8 @@ def fid(
 
     ``features`` names the feature net (see :mod:`ganlib.features`); images are resized to it.
     """
-    _count(real_images, "real_images")
-    _count(fake_images, "fake_images")
+    _require_images(real_images, "real_images")
+    _require_images(fake_images, "fake_images")
     f_real = extract(real_images, features, batch_size=batch_size, device=device)
     f_fake = extract(fake_images, features, batch_size=batch_size, device=device)
     return fid_from_features(f_real, f_fake)
@@ -183,8 +183,8 @@ def kid(
     device: str | torch.device | None = None,
 ) -> float:
     """KID between two image sets (N, C, H, W) in [-1, 1] or uint8; see :func:`kid_from_features`."""
-    _count(real_images, "real_images")
-    _count(fake_images, "fake_images")
+    _require_images(real_images, "real_images")
+    _require_images(fake_images, "fake_images")
     f_real = extract(real_images, features, batch_size=batch_size, device=device)
     f_fake = extract(fake_images, features, batch_size=batch_size, device=device)
     return kid_from_features(f_real, f_fake, subsets, subset_size)
@@ -245,7 +245,7 @@ def class_coverage(
 
 
 def ring_centers(modes: int = 8, radius: float = 2.0) -> Tensor:
-    """Centres of ``modes`` Gaussians evenly spaced on a circle, (modes, 2) (as in ganlib.toy)."""
+    """Centres of ``modes`` Gaussians evenly spaced on a circle, (modes, 2) (lesson 00's ring)."""
     angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
     return radius * torch.stack([angles.cos(), angles.sin()], dim=1)
 
@@ -262,6 +262,13 @@ def ring_of_gaussians(
     return ring_centers(modes, radius)[which] + std * torch.randn(n, 2, generator=generator)
 
 
+def _points(points: Tensor | np.ndarray) -> Tensor:
+    """Points as a float32 CPU tensor (from a tensor, an array or a list)."""
+    if isinstance(points, Tensor):
+        return points.detach().float().cpu()
+    return torch.as_tensor(np.asarray(points, dtype=np.float32))
+
+
 def ring_modes(
     samples: Tensor | np.ndarray,
     centers: Tensor | np.ndarray,
@@ -275,16 +282,7 @@ def ring_modes(
     *covered* when at least ``min_share`` of all samples are high-quality samples next to it.
     A collapsed generator scores few modes even if its samples are all high quality.
     """
-    samples = (
-        torch.as_tensor(np.asarray(samples, dtype=np.float32))
-        if not isinstance(samples, Tensor)
-        else samples.detach().float().cpu()
-    )
-    centers = (
-        torch.as_tensor(np.asarray(centers, dtype=np.float32))
-        if not isinstance(centers, Tensor)
-        else centers.detach().float().cpu()
-    )
+    samples, centers = _points(samples), _points(centers)
     if samples.dim() != 2 or samples.shape[1] != 2 or len(samples) == 0:
         raise ValueError(f"samples must have shape (N, 2) with N >= 1, got {tuple(samples.shape)}")
     if centers.dim() != 2 or centers.shape[1] != 2:

@@ -2,8 +2,9 @@
 
 A 1-D problem (a Gaussian) shows the classic picture of the game: the data density, the
 generator's density and the discriminator's output D(x) moving over training. A 2-D problem (a
-ring of Gaussians, :func:`ganlib.metrics.ring_of_gaussians`) shows mode collapse. Everything here is plain PyTorch
-on tensors of shape (N, dim).
+ring of Gaussians, :func:`ganlib.metrics.ring_of_gaussians`) shows mode collapse. Everything here
+is plain PyTorch on tensors of shape (N, dim); the losses are the course's own, from
+:mod:`ganlib.losses`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ganlib import losses
 
 __all__ = [
     "DATA_MEAN",
@@ -26,8 +28,6 @@ __all__ = [
     "ToyGenerator",
     "ToyDiscriminator",
     "ToyRun",
-    "bce_d_loss",
-    "bce_g_loss",
     "train_toy",
     "sample",
     "kde_1d",
@@ -87,18 +87,6 @@ class ToyDiscriminator(nn.Module):
         return self.net(x)
 
 
-def bce_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """The discriminator's loss: real points labelled 1, generated points labelled 0."""
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
-
-
-def bce_g_loss(fake_logits: Tensor) -> Tensor:
-    """The non-saturating generator loss: -log D(G(z))."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-
-
 @dataclass
 class ToyRun:
     """What :func:`train_toy` records: losses per step and (step, G, D) copies at snapshots."""
@@ -119,19 +107,19 @@ def train_toy(
     lr: float = 1e-3,
     lr_g: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
-    d_loss_fn: Callable[[Tensor, Tensor], Tensor] = bce_d_loss,
-    g_loss_fn: Callable[[Tensor], Tensor] = bce_g_loss,
+    d_loss_fn: Callable[[Tensor, Tensor], Tensor] = losses.d_loss_bce,
+    g_loss_fn: Callable[[Tensor], Tensor] = losses.g_loss_nonsaturating,
     snapshot_steps: tuple[int, ...] | list[int] = (),
     g_steps: int = 1,
 ) -> ToyRun:
     """Train a toy GAN: one D step then one G step per iteration, both with Adam.
 
     ``lr`` is the learning rate of both networks unless ``lr_g`` sets the generator's own.
-    ``d_loss_fn(real_logits, fake_logits)`` and ``g_loss_fn(fake_logits)`` are the losses (the
-    lesson plugs in the ones the learner wrote). Copies of G and D are kept at ``snapshot_steps``
-    (step 0 is before any update) so the game can be drawn afterwards. ``g_steps`` > 1 gives G
-    several updates against each D: it then chases wherever D is currently fooled, which is how
-    mode collapse starts.
+    ``d_loss_fn(real_logits, fake_logits)`` and ``g_loss_fn(fake_logits)`` are the losses: by
+    default BCE for D and the non-saturating loss for G (the lesson plugs in the ones the learner
+    wrote). Copies of G and D are kept at ``snapshot_steps`` (step 0 is before any update) so the
+    game can be drawn afterwards. ``g_steps`` > 1 gives G several updates against each D: it then
+    chases wherever D is currently fooled, which is how mode collapse starts.
     """
     if steps < 0 or z_dim < 1 or g_steps < 1:
         raise ValueError(
@@ -140,9 +128,9 @@ def train_toy(
     d_opt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     g_opt = torch.optim.Adam(G.parameters(), lr=lr if lr_g is None else lr_g, betas=betas)
     run = ToyRun()
-    wanted = set(snapshot_steps)
+    snapshot_at = set(snapshot_steps)
     for step in range(steps + 1):
-        if step in wanted:
+        if step in snapshot_at:
             run.snapshots.append((step, copy.deepcopy(G).eval(), copy.deepcopy(D).eval()))
         if step == steps:
             break

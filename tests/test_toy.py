@@ -7,12 +7,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
 
-from ganlib import toy  # noqa: E402
+from ganlib import losses, toy
 
 
 def integral(values: np.ndarray, xs: np.ndarray) -> float:
@@ -105,38 +105,7 @@ def test_networks_map_points_to_points_and_logits():
     assert points.shape == (7, 2) and not points.requires_grad
 
 
-LOGITS_REAL = torch.tensor([[2.0], [-1.0], [0.5]])
-LOGITS_FAKE = torch.tensor([[-3.0], [0.0], [1.5], [-0.5]])
-
-
-def test_bce_d_loss_is_minus_log_d_real_minus_log_one_minus_d_fake():
-    real, fake = LOGITS_REAL.double(), LOGITS_FAKE.double()
-    reference = -torch.log(torch.sigmoid(real)).mean() - torch.log(1 - torch.sigmoid(fake)).mean()
-    assert toy.bce_d_loss(LOGITS_REAL, LOGITS_FAKE).item() == pytest.approx(
-        reference.item(), rel=1e-6
-    )
-    # a discriminator that can only guess (logit 0, D = 1/2) scores 2 log 2
-    zeros = torch.zeros(4, 1)
-    assert toy.bce_d_loss(zeros, zeros).item() == pytest.approx(2 * math.log(2))
-
-
-def test_bce_g_loss_is_the_non_saturating_minus_log_d_fake():
-    reference = -torch.log(torch.sigmoid(LOGITS_FAKE.double())).mean()
-    assert toy.bce_g_loss(LOGITS_FAKE).item() == pytest.approx(reference.item(), rel=1e-6)
-    assert toy.bce_g_loss(torch.zeros(3, 1)).item() == pytest.approx(math.log(2))
-    # not the minimax loss: for a fake D rejects (D(G(z)) ~ 0) the gradient stays near -1
-    logit = torch.tensor([[-8.0]], requires_grad=True)
-    toy.bce_g_loss(logit).backward()
-    assert logit.grad.item() == pytest.approx(-1.0, abs=1e-3)
-
-
-def test_losses_stay_finite_for_confident_logits():
-    """Logits, not probabilities: log(sigmoid(-100)) would be -inf, softplus gives 100."""
-    logits = torch.tensor([[100.0], [-100.0]], requires_grad=True)
-    loss = toy.bce_d_loss(logits, logits) + toy.bce_g_loss(logits)
-    loss.backward()
-    assert loss.item() == pytest.approx(150.0)  # each term: mean(0, 100) = 50
-    assert torch.isfinite(logits.grad).all()
+# The losses are ganlib.losses' (formulas, stability and gradients: tests/test_losses.py).
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -185,11 +154,11 @@ def test_train_toy_uses_the_given_losses_and_g_steps(one_thread):
 
     def d_loss(real_logits, fake_logits):
         calls["d"] += 1
-        return toy.bce_d_loss(real_logits, fake_logits)
+        return losses.d_loss_bce(real_logits, fake_logits)
 
     def g_loss(fake_logits):
         calls["g"] += 1
-        return toy.bce_g_loss(fake_logits)
+        return losses.g_loss_nonsaturating(fake_logits)
 
     torch.manual_seed(0)
     G, D = toy.ToyGenerator(z_dim=2, hidden=8, out_dim=2), toy.ToyDiscriminator(in_dim=2, hidden=8)
@@ -206,6 +175,20 @@ def test_train_toy_uses_the_given_losses_and_g_steps(one_thread):
     )
     assert calls == {"d": 4, "g": 12}
     assert len(run.g_loss) == 4
+
+
+def test_train_toy_defaults_to_bce_and_the_non_saturating_loss(one_thread):
+    def run(**loss_fns) -> torch.Tensor:
+        torch.manual_seed(0)
+        G, D = toy.ToyGenerator(hidden=8), toy.ToyDiscriminator(hidden=8)
+        toy.train_toy(G, D, toy.data_1d, steps=3, z_dim=1, batch_size=16, **loss_fns)
+        return parameters(G)
+
+    default = run()
+    assert torch.equal(
+        default, run(d_loss_fn=losses.d_loss_bce, g_loss_fn=losses.g_loss_nonsaturating)
+    )
+    assert not torch.equal(default, run(g_loss_fn=losses.g_loss_minimax))
 
 
 def test_train_toy_lr_g_zero_freezes_the_generator_only(one_thread):
