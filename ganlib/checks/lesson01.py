@@ -9,61 +9,53 @@ should see and name the mistake when they differ.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
+from ganlib import losses
 
-__all__ = ["discriminator", "generator", "real_loss", "fake_loss", "train_step", "linear_trace"]
+from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
+from .probes import (
+    LayerCall,
+    bce,
+    expect_connected,
+    expect_gradients,
+    expect_scalar,
+    layers,
+    random_logits,
+    trace,
+)
+from .training import StepWatch, as_number, expect_stepped_with, grads, moved, same_grads, weights
+
+__all__ = ["discriminator", "generator", "real_loss", "fake_loss", "train_step"]
 
 IMAGE_SHAPE = (1, 28, 28)
 
 
-def linear_trace(
-    module: nn.Module, x: Tensor, what: str
-) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
-    """Run ``module(x)`` and return its output and (input, output) of each nn.Linear, in call order."""
-    records: list[tuple[Tensor, Tensor]] = []
-    hooks = [
-        m.register_forward_hook(
-            lambda _m, inp, out: records.append((inp[0].detach(), out.detach()))
-        )
-        for m in module.modules()
-        if isinstance(m, nn.Linear)
+def _hidden_pairs(calls: list[LayerCall]) -> list[tuple[Tensor, Tensor]]:
+    """(pre-activation of linear layer i, input of linear layer i + 1) for consecutive layers."""
+    linears = layers(calls, (nn.Linear,))
+    return [
+        (before.output, after.input)
+        for before, after in zip(linears, linears[1:], strict=False)
+        if before.output.shape == after.input.shape
     ]
-    try:
-        out = call(module, x, what=what)
-    finally:
-        for h in hooks:
-            h.remove()
-    return out, records
-
-
-def _hidden_pairs(records: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
-    """(pre-activation of layer i, input of layer i + 1) for consecutive linear layers."""
-    pairs = []
-    for (_, pre), (post, _) in zip(records, records[1:], strict=False):
-        if pre.shape == post.shape:
-            pairs.append((pre, post))
-    return pairs
 
 
 def _check_leaky_relu(module: nn.Module, x: Tensor, what: str, slope: float = 0.2) -> None:
     """Between linear layers (eval mode, no dropout) the activation must be LeakyReLU(slope)."""
     module.eval()
     with torch.no_grad():
-        _, records = linear_trace(module, x, what)
-    pairs = _hidden_pairs(records)
+        _, calls = trace(module, x, what=what)
+    pairs = _hidden_pairs(calls)
     if len(pairs) < 1:
         raise CheckFailed(
             what,
             expected="hidden layers built from nn.Linear, with an activation between them",
-            found=f"{len(records)} nn.Linear layer(s) ran",
+            found=f"{len(layers(calls, (nn.Linear,)))} nn.Linear layer(s) ran",
             hint="stack nn.Linear layers with nn.LeakyReLU(0.2) between them",
         )
     for i, (pre, post) in enumerate(pairs):
@@ -88,25 +80,14 @@ def _check_leaky_relu(module: nn.Module, x: Tensor, what: str, slope: float = 0.
             )
 
 
-def _check_gradients(module: nn.Module, out: Tensor, what: str) -> None:
-    module.zero_grad(set_to_none=True)
-    call(
-        out.float().pow(2).mean().backward,
-        what=what,
-        hint="keep the output connected to the layers",
+def _expect_gradients(module: nn.Module, out: Tensor, what: str) -> None:
+    expect_gradients(
+        module,
+        out.float().pow(2).mean(),
+        what,
+        expected="gradients reaching every parameter",
+        hint="use every layer in forward() and do not .detach() inside the network",
     )
-    missing = [
-        name
-        for name, p in module.named_parameters()
-        if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
-    ]
-    if missing:
-        raise CheckFailed(
-            what,
-            expected="gradients reaching every parameter",
-            found="no gradient for " + ", ".join(missing[:4]),
-            hint="use every layer in forward() and do not .detach() inside the network",
-        )
 
 
 def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
@@ -122,7 +103,7 @@ def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
             shape=(64, 1),
             hint="end with nn.Linear(hidden, 1) and flatten the images first: x.view(len(x), -1)",
         )
-        _check_gradients(D, out, what)
+        _expect_gradients(D, out, what)
         with torch.no_grad():
             D.eval()
             a, b = D(x), D(x)
@@ -147,8 +128,8 @@ def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
         # Dropout: a train-mode pass zeroes a share of the hidden units, an eval-mode pass none.
         D.train()
         with torch.no_grad():
-            _, records = linear_trace(D, x, what)
-        pairs = _hidden_pairs(records)
+            _, calls = trace(D, x, what=what)
+        pairs = _hidden_pairs(calls)
         dropped = [
             ((post == 0) & (pre > 1e-3)).float().sum() / (pre > 1e-3).float().sum()
             for pre, post in pairs
@@ -178,7 +159,7 @@ def generator(cls_or_module: Any, z_dim: int = 100, **kwargs: Any) -> None:
             shape=(64, *IMAGE_SHAPE),
             hint="end with nn.Linear(hidden, 784) then reshape: x.view(-1, 1, 28, 28)",
         )
-        _check_gradients(G, out, what)
+        _expect_gradients(G, out, what)
         _check_leaky_relu(G, z, what)
         with torch.no_grad():
             big = G.eval()(10 * z)
@@ -200,100 +181,78 @@ def generator(cls_or_module: Any, z_dim: int = 100, **kwargs: Any) -> None:
     passed(what, f"(64, {z_dim}) -> (64, 1, 28, 28), LeakyReLU(0.2), Tanh output in [-1, 1]")
 
 
-def _bce(logits: Tensor, label: float) -> Tensor:
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+_REACHING = "a gradient reaching the logits"
 
 
 def _loss_value(fn: Callable[..., Tensor], what: str, *args: Any, **kwargs: Any) -> Tensor:
-    loss = expect_tensor(call(fn, *args, what=what, **kwargs), what, hint="return the loss tensor")
-    if loss.numel() != 1:
-        raise CheckFailed(
-            what, expected="one number, the mean over the batch", found=f"shape {tuple(loss.shape)}"
-        )
-    return loss.reshape(())
+    return expect_scalar(
+        call(fn, *args, what=what, **kwargs),
+        what,
+        hint="return the loss tensor",
+        expected="one number, the mean over the batch",
+    )
 
 
-def _logits_batch(seed: int) -> Tensor:
-    with seeded(seed):
-        return 2 * torch.randn(32, 1)
-
-
-def _same(a: Tensor, b: Tensor) -> bool:
-    return torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-4)
-
-
-def _connected(loss: Tensor, what: str) -> None:
-    if not loss.requires_grad:
-        raise CheckFailed(
-            what,
-            expected="a gradient reaching the logits",
-            found="a loss cut off from its inputs (no grad_fn)",
-            hint="compute it with torch operations on the logits: no .item(), .detach() or numpy",
-        )
+def _expect_backward(loss: Tensor, logits: Tensor, what: str) -> None:
+    """The loss backpropagates to ``logits`` (a leaf that requires grad)."""
+    expect_connected(loss, what, expected=_REACHING)
+    call(loss.backward, what=what)
+    if logits.grad is None:
+        raise CheckFailed(what, expected=_REACHING, found="none", hint="do not detach the logits")
 
 
 def real_loss(fn: Callable[..., Tensor]) -> None:
     """``fn(d_logits, smooth=False)``: BCE against label 1, or 0.9 with ``smooth=True``."""
     what = "real loss"
-    logits = _logits_batch(11)
+    logits = random_logits(32, seed=11)
     for smooth, label in ((False, 1.0), (True, 0.9)):
         case = f"{what} (smooth={smooth})"
         x = logits.clone().requires_grad_(True)
         loss = _loss_value(fn, case, x, smooth=smooth)
-        expected = _bce(logits, label)
-        d = loss.detach()
-        if _same(d, _bce(logits, 0.0)):
-            hint = "real images get the label 1 (0.9 when smoothing)"
-        elif _same(d, _bce(torch.sigmoid(logits), label)):
-            hint = (
-                "the discriminator outputs logits: do not apply a sigmoid before BCEWithLogitsLoss"
-            )
-        elif smooth and _same(d, _bce(logits, 1.0)):
-            hint = "with smooth=True the labels are 0.9 instead of 1 (label smoothing)"
-        elif not smooth and _same(d, _bce(logits, 0.9)):
-            hint = "smooth only when smooth=True; otherwise the labels are 1"
-        elif _same(d, _bce(logits, label) * logits.numel()):
-            hint = "average over the batch (the default reduction='mean'), do not sum"
-        else:
-            hint = (
-                "labels = torch.ones_like(d_logits) * (0.9 if smooth else 1.0); BCEWithLogitsLoss"
-            )
-        expect_close(d, expected, case, hint=hint)
-        _connected(loss, case)
-        call(loss.backward, what=case)
-        if x.grad is None:
-            raise CheckFailed(
-                case,
-                expected="a gradient reaching the logits",
-                found="none",
-                hint="do not detach the logits",
-            )
+        other_label = (
+            "with smooth=True the labels are 0.9 instead of 1 (label smoothing)"
+            if smooth
+            else "smooth only when smooth=True; otherwise the labels are 1"
+        )
+        mistakes = {
+            "real images get the label 1 (0.9 when smoothing)": bce(logits, 0.0),
+            "the discriminator outputs logits: do not apply a sigmoid before BCEWithLogitsLoss": bce(
+                torch.sigmoid(logits), label
+            ),
+            other_label: bce(logits, 1.0 if smooth else 0.9),
+            "average over the batch (the default reduction='mean'), do not sum": bce(logits, label)
+            * logits.numel(),
+        }
+        expect_close(
+            loss.detach(),
+            losses.real_loss(logits, label),
+            case,
+            hint="labels = torch.ones_like(d_logits) * (0.9 if smooth else 1.0); BCEWithLogitsLoss",
+            mistakes=mistakes,
+        )
+        _expect_backward(loss, x, case)
     passed(what, "BCE with label 1, or 0.9 when smoothing")
 
 
 def fake_loss(fn: Callable[[Tensor], Tensor]) -> None:
     """``fn(d_logits)``: BCE against label 0."""
     what = "fake loss"
-    logits = _logits_batch(12)
+    logits = random_logits(32, seed=12)
     x = logits.clone().requires_grad_(True)
     loss = _loss_value(fn, what, x)
-    d = loss.detach()
-    if _same(d, _bce(logits, 1.0)):
-        hint = "fake images get the label 0"
-    elif _same(d, _bce(torch.sigmoid(logits), 0.0)):
-        hint = "the discriminator outputs logits: do not apply a sigmoid before BCEWithLogitsLoss"
-    else:
-        hint = "labels = torch.zeros_like(d_logits); BCEWithLogitsLoss"
-    expect_close(d, _bce(logits, 0.0), what, hint=hint)
-    _connected(loss, what)
-    call(loss.backward, what=what)
-    if x.grad is None:
-        raise CheckFailed(
-            what,
-            expected="a gradient reaching the logits",
-            found="none",
-            hint="do not detach the logits",
-        )
+    expect_close(
+        loss.detach(),
+        losses.fake_loss(logits),
+        what,
+        hint="labels = torch.zeros_like(d_logits); BCEWithLogitsLoss",
+        mistakes={
+            "fake images get the label 0": bce(logits, 1.0),
+            "the discriminator outputs logits: do not apply a sigmoid before BCEWithLogitsLoss": bce(
+                torch.sigmoid(logits), 0.0
+            ),
+        },
+    )
+    _expect_backward(loss, x, what)
     passed(what, "BCE with label 0")
 
 
@@ -304,16 +263,19 @@ _TINY_Z = 3
 
 
 class _Recorder:
-    """Shared log of one training step: which network ran on what, and when each optimizer stepped."""
+    """What the spy networks saw during one training step: which ran on what, in which phase."""
 
     def __init__(self) -> None:
-        self.phase = "d"
+        self.phase = "d"  # "g" once d_optimizer has stepped
         self.d_calls: list[tuple[str, Tensor, Tensor]] = []  # (phase, input, output)
         self.g_calls: list[tuple[str, Tensor, Tensor]] = []
-        self.steps: list[str] = []
         self.errors: list[CheckFailed] = []
-        self.expected: dict[str, float] = {}
+        self.expected: dict[str, float] = {}  # the reference d_loss and g_loss of this step
         self.g_grads: list[Tensor] = []  # G's gradients when the step began
+
+    def start(self, G: nn.Module) -> None:
+        self.phase, self.d_calls, self.g_calls, self.expected = "d", [], [], {}
+        self.g_grads = grads(G.parameters())
 
 
 class _SpyD(nn.Module):
@@ -346,26 +308,6 @@ class _SpyG(nn.Module):
         return out
 
 
-def _grads(module: nn.Module) -> list[Tensor]:
-    return [
-        torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
-        for p in module.parameters()
-    ]
-
-
-def _reference_grads(module: nn.Module, loss: Tensor) -> list[Tensor]:
-    return list(
-        torch.autograd.grad(loss, list(module.parameters()), allow_unused=True, retain_graph=True)
-    )
-
-
-def _close_grads(a: list[Tensor], b: list[Tensor | None]) -> bool:
-    return all(
-        torch.allclose(x, torch.zeros_like(x) if y is None else y, atol=1e-6, rtol=1e-4)
-        for x, y in zip(a, b, strict=True)
-    )
-
-
 def _made_by_g(x: Tensor, g_outputs: list[Tensor]) -> bool:
     """Whether every image in ``x`` is (up to rounding) one of the images G produced."""
     pixels = _TINY[0] * _TINY[1] * _TINY[2]
@@ -377,25 +319,32 @@ def _made_by_g(x: Tensor, g_outputs: list[Tensor]) -> bool:
     return bool((distance.amin(dim=1) <= 1e-5).all())
 
 
-class _SpyOptimizer(torch.optim.SGD):
-    """SGD that checks, just before each step, the gradients the learner's code left behind."""
+class _SpyGAN:
+    """A tiny D and G that record every call, and SGD optimizers watched at each step.
 
-    def __init__(
-        self, params, *, name: str, recorder: _Recorder, D: _SpyD, G: _SpyG, real: Tensor
-    ) -> None:
-        super().__init__(params, lr=0.05)
-        self.name, self.recorder, self.D, self.G, self.real = name, recorder, D, G, real
+    At each optimizer step the learner's code takes, the gradients it leaves behind are compared
+    with those of the right loss, recomputed on fresh copies of the networks.
+    """
 
-    def step(self, closure=None):  # noqa: ANN001 - the torch signature
-        rec = self.recorder
-        rec.steps.append(self.name)
+    def __init__(self) -> None:
+        self.recorder = _Recorder()
+        self.D, self.G = _SpyD(self.recorder), _SpyG(self.recorder)
+        self.real = torch.rand(8, *_TINY) * 2 - 1
+        self.d_optimizer = torch.optim.SGD(self.D.parameters(), lr=0.05)
+        self.g_optimizer = torch.optim.SGD(self.G.parameters(), lr=0.05)
+        self.watch = StepWatch(
+            {"d": self.d_optimizer, "g": self.g_optimizer}, on_step=self._on_step
+        )
+
+    def _on_step(self, name: str) -> None:
         try:
-            self._check_d() if self.name == "d" else self._check_g()
+            self._check_d() if name == "d" else self._check_g()
         except CheckFailed as failure:
-            rec.errors.append(failure)
-        if self.name == "d":
-            rec.phase = "g"
-        return super().step(closure)
+            self.recorder.errors.append(
+                failure
+            )  # raised after the step: the learner's code runs on
+        if name == "d":
+            self.recorder.phase = "g"
 
     def _fresh(self) -> tuple[_SpyD, _SpyG]:
         D, G = _SpyD(), _SpyG()
@@ -404,18 +353,18 @@ class _SpyOptimizer(torch.optim.SGD):
         return D, G
 
     def _check_d(self) -> None:
-        rec, what = self.recorder, "train_step: discriminator step"
-        if rec.steps.count("d") > 1 or "g" in rec.steps:
+        rec, steps, what = self.recorder, self.watch.order, "train_step: discriminator step"
+        if steps.count("d") > 1 or "g" in steps:
             raise CheckFailed(
                 what,
                 expected="one d_optimizer.step(), before the generator step",
-                found="order of steps: " + " -> ".join(rec.steps),
+                found="order of steps: " + " -> ".join(steps),
                 hint="first update D (real and fake), then G; call each optimizer's step() once",
             )
         # The D loss must leave G alone: its gradients are those from before the step, or all
         # zero when the learner cleared them first (g_optimizer.zero_grad() up front is fine).
-        g_grads = _grads(self.G)
-        if not _close_grads(g_grads, rec.g_grads) and any(g.abs().sum() > 0 for g in g_grads):
+        g_grads = grads(self.G.parameters())
+        if not same_grads(g_grads, rec.g_grads) and any(g.abs().sum() > 0 for g in g_grads):
             raise CheckFailed(
                 what,
                 expected="no gradients in the generator during the D step",
@@ -445,39 +394,36 @@ class _SpyOptimizer(torch.optim.SGD):
             )
         D, _ = self._fresh()
         real_logits, fake_logits = D(self.real), D(torch.cat(fake))
-        found = _grads(self.D)
-        expected_loss = _bce(real_logits, 0.9) + _bce(fake_logits, 0.0)
+        expected_loss = losses.d_loss_bce(real_logits, fake_logits, smooth=0.9)
         rec.expected["d_loss"] = expected_loss.item()
-        if _close_grads(found, _reference_grads(D, expected_loss)):
-            return
-        no_smooth = _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
-        flipped = _bce(real_logits, 0.0) + _bce(fake_logits, 1.0)
-        if _close_grads(found, _reference_grads(D, no_smooth)):
-            hint = "smooth the real labels in the D step: real_loss(d_real, smooth=True)"
-        elif _close_grads(found, _reference_grads(D, flipped)):
-            hint = "in the D step real images are labelled real (1) and fakes fake (0)"
-        elif all(g.abs().sum() == 0 for g in found):
-            hint = (
-                "call d_loss.backward() before d_optimizer.step() (and zero_grad before backward)"
-            )
-        else:
-            hint = (
-                "call d_optimizer.zero_grad() before d_loss.backward(): gradients add up otherwise"
-            )
-        raise CheckFailed(
+        expect_stepped_with(
+            self.watch.grads["d"][-1],
+            expected_loss,
+            D.parameters(),
             what,
             expected="D's gradients of real_loss(D(real), smooth=True) + fake_loss(D(fake.detach()))",
             found="different gradients at d_optimizer.step()",
-            hint=hint,
+            hint="call d_optimizer.zero_grad() before d_loss.backward(): gradients add up otherwise",
+            mistakes={
+                "smooth the real labels in the D step: real_loss(d_real, smooth=True)": bce(
+                    real_logits, 1.0
+                )
+                + bce(fake_logits, 0.0),
+                "in the D step real images are labelled real (1) and fakes fake (0)": bce(
+                    real_logits, 0.0
+                )
+                + bce(fake_logits, 1.0),
+            },
+            no_grads_hint="call d_loss.backward() before d_optimizer.step() (and zero_grad before backward)",
         )
 
     def _check_g(self) -> None:
-        rec, what = self.recorder, "train_step: generator step"
-        if "d" not in rec.steps or rec.steps.count("g") > 1:
+        rec, steps, what = self.recorder, self.watch.order, "train_step: generator step"
+        if "d" not in steps or steps.count("g") > 1:
             raise CheckFailed(
                 what,
                 expected="the D step first, then one g_optimizer.step()",
-                found="order of steps: " + " -> ".join(rec.steps),
+                found="order of steps: " + " -> ".join(steps),
                 hint="update D first (d_optimizer.step()), then G (g_optimizer.step())",
             )
         calls = [(x, out) for phase, x, out in rec.d_calls if phase == "g"]
@@ -506,27 +452,37 @@ class _SpyOptimizer(torch.optim.SGD):
             )
         D, G = self._fresh()
         logits = D(G(z))
-        expected_loss = _bce(logits, 1.0)
+        expected_loss = losses.g_loss_nonsaturating(logits)
         rec.expected["g_loss"] = expected_loss.item()
-        found = _grads(self.G)
-        if _close_grads(found, _reference_grads(G, expected_loss)):
-            return
-        if _close_grads(found, _reference_grads(G, _bce(logits, 0.0))):
-            hint = "flip the labels for G: its fakes should be called real, g_loss = real_loss(D(fake))"
-        elif _close_grads(found, _reference_grads(G, _bce(logits, 0.9))):
-            hint = "no label smoothing in the G step: g_loss = real_loss(D(fake)) with smooth=False"
-        elif all(g.abs().sum() == 0 for g in found):
-            hint = "call g_loss.backward() before g_optimizer.step()"
-        else:
-            hint = (
-                "call g_optimizer.zero_grad() before g_loss.backward(): gradients add up otherwise"
-            )
-        raise CheckFailed(
+        expect_stepped_with(
+            self.watch.grads["g"][-1],
+            expected_loss,
+            G.parameters(),
             what,
             expected="G's gradients of real_loss(D(G(z))) (labels flipped to 1, no smoothing)",
             found="different gradients at g_optimizer.step()",
-            hint=hint,
+            hint="call g_optimizer.zero_grad() before g_loss.backward(): gradients add up otherwise",
+            mistakes={
+                "flip the labels for G: its fakes should be called real, g_loss = real_loss(D(fake))": bce(
+                    logits, 0.0
+                ),
+                "no label smoothing in the G step: g_loss = real_loss(D(fake)) with smooth=False": bce(
+                    logits, 0.9
+                ),
+            },
+            no_grads_hint="call g_loss.backward() before g_optimizer.step()",
         )
+
+
+def _stale_verdict(failure: CheckFailed) -> CheckFailed:
+    """Autograd refused a graph an optimizer step changed: D's verdict was reused after its step."""
+    return CheckFailed(
+        failure.what,
+        expected=failure.expected,
+        found=failure.found,
+        hint="D's verdict from before d_optimizer.step() was reused in the G step: "
+        "score the fakes with D again after the D step",
+    )
 
 
 def train_step(fn: Callable[..., Any]) -> None:
@@ -538,40 +494,34 @@ def train_step(fn: Callable[..., Any]) -> None:
     """
     what = "train_step"
     with seeded(0):
-        rec = _Recorder()
-        D, G = _SpyD(rec), _SpyG(rec)
-        real = torch.rand(8, *_TINY) * 2 - 1
-        d_opt = _SpyOptimizer(D.parameters(), name="d", recorder=rec, D=D, G=G, real=real)
-        g_opt = _SpyOptimizer(G.parameters(), name="g", recorder=rec, D=D, G=G, real=real)
+        gan = _SpyGAN()
+        D, G, d_optimizer, g_optimizer = gan.D, gan.G, gan.d_optimizer, gan.g_optimizer
         for _ in range(3):
-            rec.phase, rec.steps, rec.d_calls, rec.g_calls, rec.expected = "d", [], [], [], {}
-            rec.g_grads = _grads(G)
-            d_before = copy.deepcopy(D.state_dict())
-            try:
-                result = call(fn, D, G, d_opt, g_opt, real, _TINY_Z, what=what)
-            except CheckFailed as failure:
-                if "inplace operation" in failure.found:
-                    failure = CheckFailed(
-                        what,
-                        expected=failure.expected,
-                        found=failure.found,
-                        hint="D's verdict from before d_optimizer.step() was reused in the G step: "
-                        "score the fakes with D again after the D step",
-                    )
-                raise failure from None
-            if rec.errors:
-                raise rec.errors[0]
-            if rec.steps != ["d", "g"]:
+            gan.recorder.start(G)
+            gan.watch.reset()
+            d_before = weights(D)
+            result = gan.watch.call(
+                fn,
+                D,
+                G,
+                d_optimizer,
+                g_optimizer,
+                gan.real,
+                _TINY_Z,
+                what=what,
+                on_reused_graph=_stale_verdict,
+                graph_errors=("inplace operation",),
+            )
+            if gan.recorder.errors:
+                raise gan.recorder.errors[0]
+            if gan.watch.order != ["d", "g"]:
                 raise CheckFailed(
                     what,
                     expected="d_optimizer.step() then g_optimizer.step(), once each",
-                    found="steps: " + (" -> ".join(rec.steps) or "none"),
+                    found="steps: " + (" -> ".join(gan.watch.order) or "none"),
                     hint="each call of train_step updates D once, then G once",
                 )
-            if all(
-                torch.equal(a, b)
-                for a, b in zip(d_before.values(), D.state_dict().values(), strict=True)
-            ):
+            if not moved(D, d_before):
                 raise CheckFailed(
                     what,
                     expected="D's weights to change",
@@ -586,20 +536,16 @@ def train_step(fn: Callable[..., Any]) -> None:
                     hint="keep the `return {...}` line at the end of the function",
                 )
             for key in ("d_loss", "g_loss"):
-                value = result[key]
-                if isinstance(value, Tensor):
-                    value = value.detach()
-                if not isinstance(value, int | float) and not (
-                    isinstance(value, Tensor) and value.numel() == 1
-                ):
+                value = as_number(result[key])
+                if value is None:
                     raise CheckFailed(
                         f"{what} result[{key!r}]",
                         expected="a number (use loss.item())",
-                        found=type(value).__name__,
+                        found=type(result[key]).__name__,
                     )
                 expect_close(
-                    float(value),
-                    rec.expected[key],
+                    value,
+                    gan.recorder.expected[key],
                     f"{what} result[{key!r}]",
                     atol=1e-5,
                     hint=f"return the {key} you stepped with",

@@ -1,0 +1,185 @@
+"""Watching a learner's training step: which optimizer stepped when, and with which gradients.
+
+A training-step checker builds small networks and their optimizers under a fixed seed, hands the
+optimizers to a :class:`StepWatch` and runs the learner's step through :meth:`StepWatch.call`, the
+one place a lesson calls it. At each ``optimizer.step()`` the watch records the optimizer's name
+and a copy of the gradients it is about to apply, and runs the lesson's own checks there if asked
+(while the step's tensors are as the learner's code left them). It also counts the backward
+passes that reach one network (a discriminator loss on fakes that were not detached reaches the
+generator a second time) and hands autograd's complaint about a graph used twice to the lesson,
+which knows what mistake it means.
+
+Afterwards the checker compares the recorded gradients with those of the reference loss and of
+the usual mistakes (:func:`expect_stepped_with`), reads the numbers the step returned
+(:func:`as_number`) and checks that each network moved (:func:`weights`, :func:`moved`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from . import CheckFailed, call
+
+__all__ = [
+    "GRAPH_ERRORS",
+    "StepWatch",
+    "grads",
+    "loss_grads",
+    "same_grads",
+    "expect_stepped_with",
+    "weights",
+    "moved",
+    "as_number",
+]
+
+#: What autograd says when a backward pass runs through a graph a second time ("Trying to
+#: backward through the graph a second time") or through one an optimizer step changed ("...
+#: modified by an inplace operation"): in a GAN step, a discriminator loss that reached the
+#: generator, or a verdict of D reused after D's update.
+GRAPH_ERRORS = ("second time", "inplace operation")
+
+
+def grads(params: Iterable[Tensor]) -> list[Tensor]:
+    """A copy of each parameter's gradient, zeros where it has none."""
+    return [torch.zeros_like(p) if p.grad is None else p.grad.detach().clone() for p in params]
+
+
+def loss_grads(loss: Tensor, params: Iterable[Tensor]) -> list[Tensor]:
+    """The gradients of ``loss`` for ``params``, zeros for those it does not reach (graph kept)."""
+    params = list(params)
+    found = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, found, strict=True)]
+
+
+def same_grads(
+    found: Sequence[Tensor], expected: Sequence[Tensor], *, atol: float = 1e-6, rtol: float = 1e-4
+) -> bool:
+    """Whether two lists of gradients agree, tensor by tensor."""
+    return all(
+        torch.allclose(f, e, atol=atol, rtol=rtol) for f, e in zip(found, expected, strict=True)
+    )
+
+
+def expect_stepped_with(
+    stepped: Sequence[Tensor],
+    loss: Tensor,
+    params: Iterable[Tensor],
+    what: str,
+    *,
+    expected: str,
+    found: str,
+    hint: str,
+    mistakes: Mapping[str, Tensor] | None = None,
+    no_grads_hint: str = "",
+    atol: float = 1e-6,
+    rtol: float = 1e-4,
+) -> None:
+    """Check that an optimizer stepped with the gradients of ``loss`` for ``params``.
+
+    ``stepped`` are the gradients :class:`StepWatch` recorded at the step. As in lesson 00's table,
+    ``mistakes`` maps the hint for each usual mistake to the loss that mistake backpropagates: the
+    first whose gradients match names it. ``no_grads_hint`` is for a step with no gradient at all.
+    """
+    params = list(params)
+    if same_grads(stepped, loss_grads(loss, params), atol=atol, rtol=rtol):
+        return
+    for mistake_hint, wrong_loss in (mistakes or {}).items():
+        if same_grads(stepped, loss_grads(wrong_loss, params), atol=atol, rtol=rtol):
+            hint = mistake_hint
+            break
+    else:
+        if no_grads_hint and all(g.abs().sum() == 0 for g in stepped):
+            hint = no_grads_hint
+    raise CheckFailed(what, expected=expected, found=found, hint=hint)
+
+
+def weights(net: nn.Module) -> list[Tensor]:
+    """A copy of every parameter of ``net``, to see later whether a step moved it."""
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def moved(net: nn.Module, before: Iterable[Tensor]) -> bool:
+    """Whether any parameter of ``net`` differs from ``before`` (its :func:`weights` earlier)."""
+    return not all(torch.equal(p, q) for p, q in zip(net.parameters(), before, strict=True))
+
+
+def as_number(value: Any) -> float | None:
+    """A value the step returned as a float (a number or a one-element tensor), else None."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return float(value.detach().item())
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+class StepWatch:
+    """Watches a learner's training step: its optimizer steps, their gradients, its backward passes.
+
+    ``optimizers`` maps a short name (``"d"``, ``"g"``) to each optimizer the step is given.
+    ``on_step(name)`` runs just before each of their steps; ``backward_into`` is the network whose
+    backward passes are counted (one of its parameters is watched).
+    """
+
+    def __init__(
+        self,
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        *,
+        on_step: Callable[[str], None] | None = None,
+        backward_into: nn.Module | None = None,
+    ) -> None:
+        self.on_step = on_step
+        self.backward_into = backward_into
+        self.order: list[str] = []  # the names of the optimizers, in the order they stepped
+        self.grads: dict[str, list[list[Tensor]]] = {name: [] for name in optimizers}
+        self.backward_passes = 0
+        for name, optimizer in optimizers.items():
+            optimizer.register_step_pre_hook(partial(self._before_step, name))
+
+    def _before_step(self, name: str, optimizer: torch.optim.Optimizer, *_: Any) -> None:
+        self.order.append(name)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.grads[name].append(grads(params))
+        if self.on_step is not None:
+            self.on_step(name)
+
+    def reset(self) -> None:
+        """Forget what earlier calls recorded."""
+        self.order = []
+        self.grads = {name: [] for name in self.grads}
+        self.backward_passes = 0
+
+    def call(
+        self,
+        step: Callable[..., Any],
+        *args: Any,
+        what: str,
+        on_reused_graph: Callable[[CheckFailed], CheckFailed] | None = None,
+        graph_errors: tuple[str, ...] = GRAPH_ERRORS,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the learner's ``step(*args, **kwargs)`` once, watched, and return its result.
+
+        A failure whose message holds one of ``graph_errors`` goes through ``on_reused_graph``,
+        which says what the mistake is in the lesson's words.
+        """
+        handle = None
+        if self.backward_into is not None:
+            probe = next(p for p in self.backward_into.parameters() if p.requires_grad)
+            handle = probe.register_hook(self._count_backward)
+        try:
+            return call(step, *args, what=what, **kwargs)
+        except CheckFailed as failure:
+            if on_reused_graph is not None and any(e in failure.found for e in graph_errors):
+                raise on_reused_graph(failure) from None
+            raise
+        finally:
+            if handle is not None:
+                handle.remove()
+
+    def _count_backward(self, grad: Tensor) -> None:
+        self.backward_passes += 1
