@@ -16,17 +16,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlib import losses
+
 from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
 from .probes import (
     LEAKY_SLOPE,
     LayerCall,
     expect_gradients,
     expect_raw_scores,
+    expect_scalar,
     expect_tanh_output,
     layers,
     leaky_slope,
     trace,
 )
+from .training import StepWatch, as_number, expect_stepped_with, moved
 
 __all__ = [
     "residual_block",
@@ -37,23 +41,10 @@ __all__ = [
     "identity_loss",
     "image_pool",
     "train_step",
-    "reference_d_loss",
-    "reference_g_loss",
 ]
 
 CYCLE_WEIGHT = 10.0
 IDENTITY_WEIGHT = 5.0
-
-
-# --------------------------------------------------------------------------- references
-def reference_d_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
-    """LSGAN discriminator loss: push real outputs to 1 and fake outputs to 0 (halved, as in CycleGAN)."""
-    return 0.5 * (((real_out - 1) ** 2).mean() + (fake_out**2).mean())
-
-
-def reference_g_loss(fake_out: torch.Tensor) -> torch.Tensor:
-    """LSGAN generator loss: push the discriminator's outputs on fakes to 1."""
-    return ((fake_out - 1) ** 2).mean()
 
 
 # --------------------------------------------------------------------------- probes
@@ -245,17 +236,13 @@ def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None:
 
 # --------------------------------------------------------------------------- losses
 def _scalar(value: Any, what: str) -> torch.Tensor:
-    value = expect_tensor(
-        value, what, hint="return the loss as a tensor (no .item()), so it can be backpropagated"
+    return expect_scalar(
+        value,
+        what,
+        hint="return the loss as a tensor (no .item()), so it can be backpropagated",
+        expected="a single number (a 0-d tensor)",
+        mean_hint="average with .mean()",
     )
-    if value.dim() != 0:
-        raise CheckFailed(
-            what,
-            expected="a single number (a 0-d tensor)",
-            found=f"shape {tuple(value.shape)}",
-            hint="average with .mean()",
-        )
-    return value
 
 
 def lsgan_losses(d_loss: Callable[..., Any], g_loss: Callable[..., Any]) -> None:
@@ -264,31 +251,47 @@ def lsgan_losses(d_loss: Callable[..., Any], g_loss: Callable[..., Any]) -> None
         real = torch.randn(4, 1, 6, 6) + 0.5
         fake = torch.randn(4, 1, 6, 6) - 0.5
     what = "LSGAN discriminator loss"
-    found = _scalar(call(d_loss, real, fake, what=what), what)
-    expected = reference_d_loss(real, fake)
-    if torch.isclose(found, 2 * expected, rtol=1e-4):
-        hint = "halve it: CycleGAN averages the real and the fake term, 0.5 * (real + fake)"
-    elif torch.isclose(found, reference_d_loss(fake, real), rtol=1e-4):
-        hint = "real outputs go to 1 and fake outputs to 0, not the other way round"
-    else:
-        hint = "0.5 * (mean((real_out - 1)**2) + mean(fake_out**2)); no sigmoid, no log"
-    expect_close(found, expected, what, hint=hint)
+    expected = losses.d_loss_lsgan(real, fake)
+    expect_close(
+        _scalar(call(d_loss, real, fake, what=what), what),
+        expected,
+        what,
+        hint="0.5 * (mean((real_out - 1)**2) + mean(fake_out**2)); no sigmoid, no log",
+        mistakes={
+            "halve it: CycleGAN averages the real and the fake term, 0.5 * (real + fake)": 2
+            * expected,
+            "real outputs go to 1 and fake outputs to 0, not the other way round": losses.d_loss_lsgan(
+                fake, real
+            ),
+        },
+    )
     what = "LSGAN generator loss"
     found = _scalar(call(g_loss, fake, what=what), what)
     expect_close(
         found,
-        reference_g_loss(fake),
+        losses.g_loss_lsgan(fake),
         what,
         hint="mean((fake_out - 1)**2): the generator wants its fakes scored 1",
     )
     passed("LSGAN losses", "least squares towards 1 (real) and 0 (fake); the generator aims for 1")
 
 
-def _l1_loss(fn: Callable[..., Any], what: str, weight: float, name: str) -> None:
+def _l1_loss(
+    fn: Callable[..., Any],
+    what: str,
+    reference: Callable[..., torch.Tensor],
+    weight: float,
+    name: str,
+) -> None:
+    """Check ``fn(real, other)`` against ``reference(real, other, weight)``, a weighted L1.
+
+    A wrong value is matched against an L2 error, a missing weight, a sum instead of a mean and
+    another weight; then ``fn(real, other, 3.0)`` must use the weight it is given.
+    """
     with seeded(2):
         real = torch.rand(2, 3, 8, 8) * 2 - 1
         other = torch.rand(2, 3, 8, 8) * 2 - 1
-    l1 = (real - other).abs().mean()
+    l1 = reference(real, other, 1.0)
     found = _scalar(call(fn, real, other, what=what), what)
     if torch.isclose(found, weight * F.mse_loss(other, real), rtol=1e-4) or torch.isclose(
         found, F.mse_loss(other, real), rtol=1e-4
@@ -312,11 +315,11 @@ def _l1_loss(fn: Callable[..., Any], what: str, weight: float, name: str) -> Non
         hint = "average over the pixels with .mean(), not .sum()"
     elif abs(ratio - round(ratio)) < 1e-4:
         hint = f"found {round(ratio)} * L1: the default {name} is {weight:g}"
-    expect_close(found, weight * l1, f"{what} = {weight:g} * L1", hint=hint)
+    expect_close(found, reference(real, other, weight), f"{what} = {weight:g} * L1", hint=hint)
     found = _scalar(call(fn, real, other, 3.0, what=what), what)
     expect_close(
         found,
-        3.0 * l1,
+        reference(real, other, 3.0),
         f"{what} with weight 3",
         hint=f"use the {name} argument instead of a fixed {weight:g}",
     )
@@ -324,13 +327,13 @@ def _l1_loss(fn: Callable[..., Any], what: str, weight: float, name: str) -> Non
 
 def cycle_loss(fn: Callable[..., Any]) -> None:
     """``cycle_loss(real, reconstructed, weight=10.0)``: weight * mean |real - reconstructed|."""
-    _l1_loss(fn, "cycle_loss", CYCLE_WEIGHT, "weight")
+    _l1_loss(fn, "cycle_loss", losses.cycle_loss, CYCLE_WEIGHT, "weight")
     passed("cycle_loss", f"{CYCLE_WEIGHT:g} * L1 between an image and its round trip")
 
 
 def identity_loss(fn: Callable[..., Any]) -> None:
     """``identity_loss(real, same, weight=5.0)``: weight * mean |real - G(real)|."""
-    _l1_loss(fn, "identity_loss", IDENTITY_WEIGHT, "weight")
+    _l1_loss(fn, "identity_loss", losses.identity_loss, IDENTITY_WEIGHT, "weight")
     passed(
         "identity_loss",
         f"{IDENTITY_WEIGHT:g} * L1 between an image and its translation into its own domain",
@@ -536,28 +539,38 @@ def _reference_losses(
     G_ab, G_ba, D_a, D_b = (nets[k] for k in ("G_ab", "G_ba", "D_a", "D_b"))
     fake_b, fake_a = G_ab(a), G_ba(b)
     g = (
-        reference_g_loss(D_b(fake_b))
-        + reference_g_loss(D_a(fake_a))
-        + cycle_w * ((G_ba(fake_b) - a).abs().mean() + (G_ab(fake_a) - b).abs().mean())
-        + identity_w * ((G_ba(a) - a).abs().mean() + (G_ab(b) - b).abs().mean())
+        losses.g_loss_lsgan(D_b(fake_b))
+        + losses.g_loss_lsgan(D_a(fake_a))
+        + losses.cycle_loss(a, G_ba(fake_b), cycle_w)
+        + losses.cycle_loss(b, G_ab(fake_a), cycle_w)
+        + losses.identity_loss(a, G_ba(a), identity_w)
+        + losses.identity_loss(b, G_ab(b), identity_w)
     )
-    d_a = reference_d_loss(D_a(a), D_a(fake_a.detach()))
-    d_b = reference_d_loss(D_b(b), D_b(fake_b.detach()))
+    d_a = losses.d_loss_lsgan(D_a(a), D_a(fake_a.detach()))
+    d_b = losses.d_loss_lsgan(D_b(b), D_b(fake_b.detach()))
     return {"g": g, "d_a": d_a, "d_b": d_b}
 
 
-def _loss_value(losses: dict, key: str, what: str) -> float:
-    value = losses.get(key)
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if not isinstance(value, int | float):
+def _loss_value(result: dict, key: str, what: str) -> float:
+    value = as_number(result.get(key))
+    if value is None:
         raise CheckFailed(
             what,
             expected=f'losses["{key}"] as a number',
-            found=f"{type(value).__name__}",
+            found=f"{type(result.get(key)).__name__}",
             hint='return {"g_loss": ..., "d_a_loss": ..., "d_b_loss": ...} with .item() values',
         )
-    return float(value)
+    return value
+
+
+def _undetached(failure: CheckFailed) -> CheckFailed:
+    """Autograd refused a graph used twice: the discriminators' loss ran into the generators."""
+    return CheckFailed(
+        failure.what,
+        expected="the discriminator step to stop at the fakes",
+        found="backward ran into the generator's graph again",
+        hint="feed the discriminators fake.detach(): their loss must not reach the generators",
+    )
 
 
 def train_step(step: Callable[..., Any]) -> None:
@@ -569,79 +582,56 @@ def train_step(step: Callable[..., Any]) -> None:
     """
     what = "CycleGAN training step"
     nets = _tiny_cyclegan()
+    G_ab, G_ba, D_a, D_b = (nets[k] for k in ("G_ab", "G_ba", "D_a", "D_b"))
     before = {k: copy.deepcopy(v) for k, v in nets.items()}
     with seeded(4):
         a = torch.rand(2, 3, 24, 24) * 2 - 1
         b = torch.rand(2, 3, 24, 24) * 2 - 1
-    g_params = [p for k in ("G_ab", "G_ba") for p in nets[k].parameters()]
-    d_params = [p for k in ("D_a", "D_b") for p in nets[k].parameters()]
-    opt_g = torch.optim.SGD(g_params, lr=0.01)
-    opt_d = torch.optim.SGD(d_params, lr=0.01)
-
-    snapshots: dict[str, list] = {"g": [], "d": []}
-    for key, opt in (("g", opt_g), ("d", opt_d)):
-        opt.register_step_pre_hook(
-            lambda o, args, kwargs, key=key: snapshots[key].append(
-                [None if p.grad is None else p.grad.clone() for p in o.param_groups[0]["params"]]
-            )
-        )
-    pools = {"a": _RecordingPool(), "b": _RecordingPool()}
-    hits = [0]
-    probe = next(nets["G_ab"].parameters())
-    handle = probe.register_hook(lambda grad: hits.__setitem__(0, hits[0] + 1))
-    try:
-        losses = call(
-            step,
-            a,
-            b,
-            nets["G_ab"],
-            nets["G_ba"],
-            nets["D_a"],
-            nets["D_b"],
-            opt_g,
-            opt_d,
-            pools["a"],
-            pools["b"],
-            what=what,
-        )
-    except CheckFailed as err:
-        if "second time" in err.found or "inplace operation" in err.found:
-            raise CheckFailed(
-                what,
-                expected="the discriminator step to stop at the fakes",
-                found="backward ran into the generator's graph again",
-                hint="feed the discriminators fake.detach(): their loss must not reach the generators",
-            ) from None
-        raise
-    finally:
-        handle.remove()
-    if hits[0] > 1:
+    opt_g = torch.optim.SGD([*G_ab.parameters(), *G_ba.parameters()], lr=0.01)
+    opt_d = torch.optim.SGD([*D_a.parameters(), *D_b.parameters()], lr=0.01)
+    watch = StepWatch({"g": opt_g, "d": opt_d}, backward_into=G_ab)
+    pool_a, pool_b = _RecordingPool(), _RecordingPool()
+    result = watch.call(
+        step,
+        a,
+        b,
+        G_ab,
+        G_ba,
+        D_a,
+        D_b,
+        opt_g,
+        opt_d,
+        pool_a,
+        pool_b,
+        what=what,
+        on_reused_graph=_undetached,
+    )
+    if watch.backward_passes > 1:
         raise CheckFailed(
             what,
             expected="gradients reach the generators once (from the generator loss)",
-            found=f"{hits[0]} backward passes reached G_ab: the discriminator loss flowed into the generator",
+            found=f"{watch.backward_passes} backward passes reached G_ab: the discriminator loss flowed into the generator",
             hint="feed the discriminators fake.detach() in their step",
         )
-    if not isinstance(losses, dict):
+    if not isinstance(result, dict):
         raise CheckFailed(
             what,
             expected="a dict of losses",
-            found="None" if losses is None else type(losses).__name__,
+            found="None" if result is None else type(result).__name__,
             hint='return {"g_loss": g_loss.item(), "d_a_loss": ..., "d_b_loss": ...}',
         )
-    for key in ("g", "d"):
-        if len(snapshots[key]) != 1:
-            name = "opt_g" if key == "g" else "opt_d"
+    for key, name, nets_name in (("g", "opt_g", "generator"), ("d", "opt_d", "discriminator")):
+        if len(watch.grads[key]) != 1:
             raise CheckFailed(
                 what,
                 expected=f"{name}.step() called once",
-                found=f"{len(snapshots[key])} calls",
-                hint=f"zero the gradients, backpropagate the {'generator' if key == 'g' else 'discriminator'} losses, then {name}.step() once",
+                found=f"{len(watch.grads[key])} calls",
+                hint=f"zero the gradients, backpropagate the {nets_name} losses, then {name}.step() once",
             )
 
     reference = _reference_losses(before, a, b, CYCLE_WEIGHT, IDENTITY_WEIGHT)
     expect_close(
-        _loss_value(losses, "g_loss", what),
+        _loss_value(result, "g_loss", what),
         reference["g"].item(),
         f"{what}: generator loss",
         rtol=1e-3,
@@ -649,22 +639,22 @@ def train_step(step: Callable[..., Any]) -> None:
         "computed with the discriminators before their update",
     )
     # the gradients each optimizer used must be those of its own loss only
-    g_ref = torch.autograd.grad(
-        reference["g"], [p for k in ("G_ab", "G_ba") for p in before[k].parameters()]
-    )
-    _expect_grads(
-        snapshots["g"][0],
-        g_ref,
+    expect_stepped_with(
+        watch.grads["g"][0],
+        reference["g"],
+        [p for k in ("G_ab", "G_ba") for p in before[k].parameters()],
         what,
-        "generators",
-        "call opt_g.zero_grad() before the generator's backward",
+        expected="the generators' gradients of their own loss only",
+        found="different gradients when their optimizer stepped",
+        hint="call opt_g.zero_grad() before the generator's backward",
+        atol=1e-5,
+        rtol=1e-3,
     )
-    found_d = {name: _loss_value(losses, name, what) for name in ("d_a_loss", "d_b_loss")}
-    d_params = [p for k in ("D_a", "D_b") for p in before[k].parameters()]
+    found_d = {name: _loss_value(result, name, what) for name in ("d_a_loss", "d_b_loss")}
     # the fakes may come from the generators before their update (usual) or after it
     variants = [
         reference,
-        _reference_losses({**before, "G_ab": nets["G_ab"], "G_ba": nets["G_ba"]}, a, b, 0, 0),
+        _reference_losses({**before, "G_ab": G_ab, "G_ba": G_ba}, a, b, 0, 0),
     ]
     match = next(
         (
@@ -686,20 +676,19 @@ def train_step(step: Callable[..., Any]) -> None:
                 rtol=1e-3,
                 hint="0.5 * (LSGAN(D(real), 1) + LSGAN(D(fake.detach()), 0)) with the fakes of the generator step",
             )
-    d_ref = torch.autograd.grad(match["d_a"] + match["d_b"], d_params)
-    _expect_grads(
-        snapshots["d"][0],
-        d_ref,
+    expect_stepped_with(
+        watch.grads["d"][0],
+        match["d_a"] + match["d_b"],
+        [p for k in ("D_a", "D_b") for p in before[k].parameters()],
         what,
-        "discriminators",
-        "call opt_d.zero_grad() after the generator step: its backward also filled D's gradients",
+        expected="the discriminators' gradients of their own loss only",
+        found="different gradients when their optimizer stepped",
+        hint="call opt_d.zero_grad() after the generator step: its backward also filled D's gradients",
+        atol=1e-5,
+        rtol=1e-3,
     )
-    for k in ("G_ab", "G_ba", "D_a", "D_b"):
-        same = all(
-            torch.equal(p, q)
-            for p, q in zip(nets[k].parameters(), before[k].parameters(), strict=True)
-        )
-        if same:
+    for k, net in nets.items():
+        if not moved(net, before[k].parameters()):
             raise CheckFailed(
                 what,
                 expected=f"{k} updated",
@@ -708,24 +697,12 @@ def train_step(step: Callable[..., Any]) -> None:
             )
     with torch.no_grad():  # the fakes, from the generators before or after their update
         fakes = {
-            "a": [before["G_ba"](b), nets["G_ba"](b)],
-            "b": [before["G_ab"](a), nets["G_ab"](a)],
+            "a": [before["G_ba"](b), G_ba(b)],
+            "b": [before["G_ab"](a), G_ab(a)],
         }
-    _expect_pool_use(pools, fakes, what)
+    _expect_pool_use({"a": pool_a, "b": pool_b}, fakes, what)
     passed(
         what,
         f"G loss {reference['g'].item():.4f} and D losses match the reference; D step detached; "
         "each pool queried once with its own domain's fakes; all four networks updated",
     )
-
-
-def _expect_grads(found: list, expected: tuple, what: str, nets: str, hint: str) -> None:
-    for f, e in zip(found, expected, strict=True):
-        f = torch.zeros_like(e) if f is None else f
-        if not torch.allclose(f, e, atol=1e-5, rtol=1e-3):
-            raise CheckFailed(
-                what,
-                expected=f"the {nets}' gradients of their own loss only",
-                found="different gradients when their optimizer stepped",
-                hint=hint,
-            )

@@ -17,6 +17,7 @@ from torch import nn
 
 from . import CheckFailed, build, call, expect_tensor, passed, seeded
 from .probes import expect_gradients
+from .training import StepWatch, as_number, moved, weights
 
 __all__ = [
     "FID_THRESHOLD_QUICK",
@@ -176,12 +177,14 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
     passed(what, f"z (8, {z_dim}) -> {tuple(out.shape)} in [-1, 1], varied")
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+def _undetached(failure: CheckFailed) -> CheckFailed:
+    """Autograd refused a graph used twice: the discriminator's loss ran into the generator."""
+    return CheckFailed(
+        failure.what,
+        expected="the discriminator's loss to stop at the fakes",
+        found="backward ran into the generator's graph again",
+        hint="score fake.detach() in the discriminator step",
+    )
 
 
 def training_step(
@@ -200,29 +203,16 @@ def training_step(
         G = call(copy.deepcopy, build(Generator, what="generator"), what=what)
         D = call(copy.deepcopy, build(Discriminator, what="discriminator"), what=what)
     G.train(), D.train()
-    before_g = [p.detach().clone() for p in G.parameters()]
-    before_d = [p.detach().clone() for p in D.parameters()]
+    before_g, before_d = weights(G), weights(D)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    watch = StepWatch({"g": opt_g, "d": opt_d}, backward_into=G)
     with seeded(0):
         real = torch.rand(8, 3, image_size, image_size) * 2 - 1
-    hits = [0]
-    probe = next(p for p in G.parameters() if p.requires_grad)
-    handle = probe.register_hook(lambda grad: hits.__setitem__(0, hits[0] + 1))
-    try:
-        with seeded(1):
-            result = call(step, real, G, D, opt_g, opt_d, z_dim, what=what)
-    except CheckFailed as err:
-        if "second time" in err.found or "inplace operation" in err.found:
-            raise CheckFailed(
-                what,
-                expected="the discriminator's loss to stop at the fakes",
-                found="backward ran into the generator's graph again",
-                hint="score fake.detach() in the discriminator step",
-            ) from None
-        raise
-    finally:
-        handle.remove()
+    with seeded(1):
+        result = watch.call(
+            step, real, G, D, opt_g, opt_d, z_dim, what=what, on_reused_graph=_undetached
+        )
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise CheckFailed(
             what,
@@ -230,7 +220,7 @@ def training_step(
             found="None" if result is None else f"{type(result).__name__} {result!r:.60}",
             hint="return d_loss.item(), g_loss.item()",
         )
-    numbers = [_number(v) for v in result]
+    numbers = [as_number(v) for v in result]
     if any(n is None or n != n or abs(n) == float("inf") for n in numbers):
         raise CheckFailed(
             what,
@@ -238,15 +228,15 @@ def training_step(
             found=repr(result)[:80],
             hint="return d_loss.item(), g_loss.item()",
         )
-    if hits[0] > 1:
+    if watch.backward_passes > 1:
         raise CheckFailed(
             what,
             expected="gradients reach G once, from the generator's loss",
-            found=f"{hits[0]} backward passes reached G: the discriminator's loss flowed into it",
+            found=f"{watch.backward_passes} backward passes reached G: the discriminator's loss flowed into it",
             hint="score fake.detach() in the discriminator step",
         )
     for name, net, before in (("generator", G, before_g), ("discriminator", D, before_d)):
-        if all(torch.equal(p, q) for p, q in zip(net.parameters(), before, strict=True)):
+        if not moved(net, before):
             raise CheckFailed(
                 what,
                 expected=f"the {name} updated",
