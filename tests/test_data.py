@@ -6,6 +6,7 @@ No test touches the network: the mirror table points at a port where nothing lis
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ganlib import data
 from ganlib.data import (
     BatchLoader,
     ImageDataset,
@@ -200,6 +202,34 @@ def test_folder_source(tmp_path):
     assert len(summer) == 3 and len(winter) == 2
 
 
+def test_folder_without_train_and_test_holds_out_a_fixed_test_split(tmp_path, caplog):
+    for i in range(20):  # one colour per image, to tell them apart
+        folder = tmp_path / "faces" / ("a" if i % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (30, 40), (i * 10, 0, 0)).save(folder / f"{i}.png")
+    with caplog.at_level("WARNING", logger="ganlib.data"):
+        train = load("celeba", image_size=8, source="folder", root=tmp_path / "faces")
+    test = load("celeba", split="test", image_size=8, source="folder", root=tmp_path / "faces")
+    reds = lambda d: sorted(d.images[:, 0, 0, 0].tolist())  # noqa: E731
+    assert len(train) == 18 and len(test) == 2  # a tenth held out
+    assert sorted(reds(train) + reds(test)) == [i * 10 for i in range(20)]  # disjoint, complete
+    assert "held out as the test split" in test.description and "held out" in caplog.text
+    again = load("celeba", split="test", image_size=8, source="folder", root=tmp_path / "faces")
+    assert reds(again) == reds(test)  # the same images every time
+
+    _write_images(
+        tmp_path / "split" / "train", 3, (255, 0, 0)
+    )  # train/ and test/: used as they are
+    _write_images(tmp_path / "split" / "test", 2, (0, 0, 255))
+    test = load("celeba", split="test", image_size=8, source="folder", root=tmp_path / "split")
+    assert len(test) == 2 and test.images[:, 2].min() == 255 and "held out" not in test.description
+
+    _write_images(tmp_path / "one", 1, (0, 255, 0))
+    assert len(load("celeba", image_size=8, source="folder", root=tmp_path / "one")) == 1
+    with pytest.raises(ValueError, match="too few"):
+        load("celeba", split="test", image_size=8, source="folder", root=tmp_path / "one")
+
+
 def test_folder_source_errors(tmp_path):
     with pytest.raises(ValueError, match="root="):
         load("celeba", source="folder")
@@ -210,6 +240,41 @@ def test_folder_source_errors(tmp_path):
         load("celeba", source="folder", root=tmp_path / "empty")
     with pytest.raises(ValueError, match="trainA"):
         load("summer2winter", source="folder", root=tmp_path / "empty")
+
+
+def test_load_reads_everything_from_the_dataset_table(monkeypatch, tmp_path):
+    """A new row is a new dataset: load needs no other change."""
+    assert data.NAMES == tuple(datasets.DATASETS) and data.SOURCES[-1] == "lfw"
+    assert data.DEFAULT_SIZE["celeba"] == 64 and data.CHANNELS["mnist"] == 1
+    raw = torch.arange(2 * 3 * 4 * 4, dtype=torch.uint8).reshape(2, 3, 4, 4)
+    (tmp_path / "cache" / "tiny").mkdir(parents=True)
+    (tmp_path / "cache" / "tiny" / "tiny.pt").write_bytes(b"x")
+
+    def read(paths, split, size):
+        assert [p.name for p in paths] == ["tiny.pt"]
+        return raw, torch.tensor([3, 4])
+
+    def make(split, size):
+        return raw[:1], None
+
+    tiny = datasets.DatasetSpec(
+        "tiny", "Tiny", channels=3, size=4, native=(4, 4),
+        files=(datasets.RemoteFile("tiny.pt", ("http://127.0.0.1:9/tiny.pt",)),),
+        reader=read, standins={"offline": datasets.StandIn(make, "tiny squares")},
+    )  # fmt: skip
+    monkeypatch.setitem(datasets.DATASETS, "tiny", tiny)
+    real = load("tiny", source="download")
+    assert torch.equal(real.images, raw) and real.labels.tolist() == [3, 4]
+    assert real.description.startswith("Tiny train: 2 real images 3x4x4")
+    assert "1 tiny squares" in load("tiny", source="offline").description
+    paired = replace(tiny, domains=("day", "night"), reader=lambda p, s, n: (raw, raw[:1]))
+    monkeypatch.setitem(datasets.DATASETS, "tiny", paired)
+    datasets.REMOTE["tiny"] = [datasets.RemoteFile("tiny.pt", ("http://127.0.0.1:9/x",))]
+    assert datasets.DATASETS["tiny"].files[0].urls == ("http://127.0.0.1:9/x",)  # REMOTE is a view
+    (tmp_path / "cache" / "tiny" / "train_4.pt").unlink()
+    day, night = load("tiny", source="download")
+    assert (len(day), len(night)) == (2, 1) and day.name == "tiny/day"
+    assert night.description.startswith("Tiny train (night): 1 real images")
 
 
 def test_data_dir(monkeypatch, tmp_path):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import logging
 import os
 import zipfile
 from collections.abc import Callable, Iterable
@@ -34,6 +35,8 @@ import torch
 from torch import Tensor
 
 from ganlib.data.images import resize
+
+log = logging.getLogger("ganlib.data")
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # The official CelebA partition (list_eval_partition.txt): images 1-162770 train, from 182638 test.
@@ -215,6 +218,9 @@ def read_folder(root: Path, split: str, size: int, channels: int) -> tuple[Tenso
             f"your folder {root}; it has no train/ and test/ subfolders, so {len(test)} of its "
             f"{len(everything):,} images, chosen by file name, are held out as the test split"
         )
+        log.warning("%s has no train/ and test/ subfolders: %d of its %d images (chosen by file "
+                    "name, the same every time) are held out as the test split", root, len(test),
+                    len(everything))  # fmt: skip
     return decode_images(lambda n: (folder / n).read_bytes(), names, size, channels,
                          f"{folder.name} {size}px"), where  # fmt: skip
 
