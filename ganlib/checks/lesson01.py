@@ -333,7 +333,10 @@ class _SpyGAN:
         self.d_optimizer = torch.optim.SGD(self.D.parameters(), lr=0.05)
         self.g_optimizer = torch.optim.SGD(self.G.parameters(), lr=0.05)
         self.watch = StepWatch(
-            {"d": self.d_optimizer, "g": self.g_optimizer}, on_step=self._on_step
+            {"d": self.d_optimizer, "g": self.g_optimizer},
+            on_step=self._on_step,
+            on_reused_graph=_stale_verdict,
+            graph_errors=("inplace operation",),  # a graph changed by d_optimizer.step()
         )
 
     def _on_step(self, name: str) -> None:
@@ -501,16 +504,7 @@ def train_step(fn: Callable[..., Any]) -> None:
             gan.watch.reset()
             d_before = weights(D)
             result = gan.watch.call(
-                fn,
-                D,
-                G,
-                d_optimizer,
-                g_optimizer,
-                gan.real,
-                _TINY_Z,
-                what=what,
-                on_reused_graph=_stale_verdict,
-                graph_errors=("inplace operation",),
+                fn, D, G, d_optimizer, g_optimizer, gan.real, _TINY_Z, what=what
             )
             if gan.recorder.errors:
                 raise gan.recorder.errors[0]

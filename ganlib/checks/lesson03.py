@@ -13,10 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import CheckFailed, build, call, expect_tensor, passed, seeded
+from . import CheckFailed, call, expect_tensor, passed, seeded
 from .probes import (
     LEAKY_SLOPE,
     NORMS,
+    build_and_trace,
     expect_gradients,
     expect_raw_scores,
     expect_tanh_output,
@@ -214,11 +215,9 @@ def deconv_block(fn: Callable[..., Any]) -> None:
 def discriminator(Discriminator: Any, image_size: int = 32) -> None:
     """A DCGAN discriminator: (N, 3, 32, 32) images to one raw logit each."""
     what = "discriminator"
-    with seeded(0):  # the same weights and images on every run: a verdict must not be luck
-        D = build(Discriminator, what=what)
-        D.train()
-        x = torch.randn(16, 3, image_size, image_size)
-        out, calls = trace(D, x, what=what)
+    D, x, out, calls = build_and_trace(
+        Discriminator, lambda: torch.randn(16, 3, image_size, image_size), what
+    )
     out = expect_tensor(out, f"{what} output", hint="return one logit per image: x.view(-1, 1)")
     if tuple(out.shape) not in {(16, 1), (16,)}:
         raise CheckFailed(
@@ -321,11 +320,7 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:
 def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
     """A DCGAN generator: z of shape (N, z_dim) to (N, 3, 32, 32) images in [-1, 1]."""
     what = "generator"
-    with seeded(0):  # the same weights and z on every run: the verdict must not depend on luck
-        G = build(Generator, z_dim=z_dim, what=what)
-        G.train()
-        z = torch.randn(16, z_dim)
-        out, calls = trace(G, z, what=what)
+    G, z, out, calls = build_and_trace(Generator, lambda: torch.randn(16, z_dim), what, z_dim=z_dim)
     out = expect_tensor(
         out,
         f"{what} output",

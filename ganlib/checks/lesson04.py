@@ -18,19 +18,19 @@ from torch import nn
 
 from ganlib import losses
 
-from . import CheckFailed, build, call, expect_close, expect_tensor, passed, seeded
+from . import CheckFailed, call, expect_close, expect_tensor, passed, seeded
 from .probes import (
     LEAKY_SLOPE,
     LayerCall,
+    build_and_trace,
     expect_gradients,
     expect_raw_scores,
     expect_scalar,
     expect_tanh_output,
     layers,
     leaky_slope,
-    trace,
 )
-from .training import StepWatch, as_number, expect_stepped_with, moved
+from .training import StepWatch, as_number, expect_stepped_with, moved, reached_generator_again
 
 __all__ = [
     "residual_block",
@@ -109,11 +109,9 @@ def residual_block(ResidualBlock: Any, channels: int = 8) -> None:
     """``ResidualBlock(channels)``: x + F(x), reflection padding, instance norm, same shape."""
     what = "ResidualBlock"
     keep = "the block must keep the shape: pad by 1 pixel before each 3x3 convolution"
-    with seeded(0):  # the same weights and input on every run: a verdict must not be luck
-        block = build(ResidualBlock, channels, what=what)
-        x = torch.randn(3, channels, 16, 16)
-        block.train()
-        out, calls = trace(block, x, what=what, hint=keep)
+    block, x, out, calls = build_and_trace(
+        ResidualBlock, lambda: torch.randn(3, channels, 16, 16), what, args=(channels,), hint=keep
+    )
     expect_tensor(
         out,
         f"{what} output",
@@ -145,11 +143,13 @@ def residual_block(ResidualBlock: Any, channels: int = 8) -> None:
 def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:
     """``ResnetGenerator(channels=3, width=64, n_blocks=6)``: image to image of the same shape."""
     what = "ResnetGenerator"
-    with seeded(0):  # the same weights and images on every run: a verdict must not be luck
-        G = build(ResnetGenerator, width=8, n_blocks=2, what=what)
-        x = torch.rand(2, 3, image_size, image_size) * 2 - 1
-        G.train()
-        out, calls = trace(G, x, what=what)
+    G, x, out, calls = build_and_trace(
+        ResnetGenerator,
+        lambda: torch.rand(2, 3, image_size, image_size) * 2 - 1,
+        what,
+        width=8,
+        n_blocks=2,
+    )
     out = expect_tensor(
         out,
         f"{what} output",
@@ -181,11 +181,9 @@ def resnet_generator(ResnetGenerator: Any, image_size: int = 32) -> None:
 def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None:
     """``PatchDiscriminator(channels=3, width=64, n_layers=3)``: image to a map of logits (N, 1, h, w)."""
     what = "PatchDiscriminator"
-    with seeded(0):  # the same weights and images on every run: a verdict must not be luck
-        D = build(PatchDiscriminator, width=8, what=what)
-        x = torch.rand(2, 3, image_size, image_size) * 2 - 1
-        D.train()
-        out, calls = trace(D, x, what=what)
+    D, x, out, calls = build_and_trace(
+        PatchDiscriminator, lambda: torch.rand(2, 3, image_size, image_size) * 2 - 1, what, width=8
+    )
     out = expect_tensor(
         out, f"{what} output", hint="return the map of logits of the last convolution"
     )
@@ -563,14 +561,32 @@ def _loss_value(result: dict, key: str, what: str) -> float:
     return value
 
 
-def _undetached(failure: CheckFailed) -> CheckFailed:
-    """Autograd refused a graph used twice: the discriminators' loss ran into the generators."""
-    return CheckFailed(
-        failure.what,
-        expected="the discriminator step to stop at the fakes",
-        found="backward ran into the generator's graph again",
-        hint="feed the discriminators fake.detach(): their loss must not reach the generators",
+def _expect_own_grads(
+    stepped: list[torch.Tensor],
+    loss: torch.Tensor,
+    nets: list[nn.Module],
+    what: str,
+    name: str,
+    hint: str,
+) -> None:
+    """The gradients ``nets``' optimizer stepped with are those of ``loss`` (their own loss) only."""
+    expect_stepped_with(
+        stepped,
+        loss,
+        [p for net in nets for p in net.parameters()],
+        what,
+        expected=f"the {name}' gradients of their own loss only",
+        found="different gradients when their optimizer stepped",
+        hint=hint,
+        atol=1e-5,
+        rtol=1e-3,
     )
+
+
+_UNDETACHED = reached_generator_again(
+    expected="the discriminator step to stop at the fakes",
+    hint="feed the discriminators fake.detach(): their loss must not reach the generators",
+)
 
 
 def train_step(step: Callable[..., Any]) -> None:
@@ -589,23 +605,9 @@ def train_step(step: Callable[..., Any]) -> None:
         b = torch.rand(2, 3, 24, 24) * 2 - 1
     opt_g = torch.optim.SGD([*G_ab.parameters(), *G_ba.parameters()], lr=0.01)
     opt_d = torch.optim.SGD([*D_a.parameters(), *D_b.parameters()], lr=0.01)
-    watch = StepWatch({"g": opt_g, "d": opt_d}, backward_into=G_ab)
+    watch = StepWatch({"g": opt_g, "d": opt_d}, backward_into=G_ab, on_reused_graph=_UNDETACHED)
     pool_a, pool_b = _RecordingPool(), _RecordingPool()
-    result = watch.call(
-        step,
-        a,
-        b,
-        G_ab,
-        G_ba,
-        D_a,
-        D_b,
-        opt_g,
-        opt_d,
-        pool_a,
-        pool_b,
-        what=what,
-        on_reused_graph=_undetached,
-    )
+    result = watch.call(step, a, b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b, what=what)
     if watch.backward_passes > 1:
         raise CheckFailed(
             what,
@@ -639,16 +641,13 @@ def train_step(step: Callable[..., Any]) -> None:
         "computed with the discriminators before their update",
     )
     # the gradients each optimizer used must be those of its own loss only
-    expect_stepped_with(
+    _expect_own_grads(
         watch.grads["g"][0],
         reference["g"],
-        [p for k in ("G_ab", "G_ba") for p in before[k].parameters()],
+        [before["G_ab"], before["G_ba"]],
         what,
-        expected="the generators' gradients of their own loss only",
-        found="different gradients when their optimizer stepped",
-        hint="call opt_g.zero_grad() before the generator's backward",
-        atol=1e-5,
-        rtol=1e-3,
+        "generators",
+        "call opt_g.zero_grad() before the generator's backward",
     )
     found_d = {name: _loss_value(result, name, what) for name in ("d_a_loss", "d_b_loss")}
     # the fakes may come from the generators before their update (usual) or after it
@@ -676,16 +675,13 @@ def train_step(step: Callable[..., Any]) -> None:
                 rtol=1e-3,
                 hint="0.5 * (LSGAN(D(real), 1) + LSGAN(D(fake.detach()), 0)) with the fakes of the generator step",
             )
-    expect_stepped_with(
+    _expect_own_grads(
         watch.grads["d"][0],
         match["d_a"] + match["d_b"],
-        [p for k in ("D_a", "D_b") for p in before[k].parameters()],
+        [before["D_a"], before["D_b"]],
         what,
-        expected="the discriminators' gradients of their own loss only",
-        found="different gradients when their optimizer stepped",
-        hint="call opt_d.zero_grad() after the generator step: its backward also filled D's gradients",
-        atol=1e-5,
-        rtol=1e-3,
+        "discriminators",
+        "call opt_d.zero_grad() after the generator step: its backward also filled D's gradients",
     )
     for k, net in nets.items():
         if not moved(net, before[k].parameters()):

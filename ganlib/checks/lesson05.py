@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from . import CheckFailed, build, call, expect_tensor, passed, seeded
-from .probes import expect_gradients
-from .training import StepWatch, as_number, moved, weights
+from .probes import build_and_trace, expect_gradients, expect_pixel_range
+from .training import StepWatch, as_number, moved, reached_generator_again, weights
 
 __all__ = [
     "FID_THRESHOLD_QUICK",
@@ -120,13 +120,12 @@ def data_pipeline(data: Any, image_size: int = 32) -> None:
 def discriminator(Discriminator: Any, image_size: int = 32) -> None:
     """Your D: (N, 3, S, S) images -> one score per image; different images, different scores."""
     what = "discriminator"
-    with seeded(0):  # the same weights and images on every run: a verdict must not be luck
-        D = build(Discriminator, what=what)
-        D.train()
-        x = torch.rand(8, 3, image_size, image_size) * 2 - 1
-        out = call(
-            D, x, what=what, hint=f"D takes images of shape (N, 3, {image_size}, {image_size})"
-        )
+    D, x, out, _ = build_and_trace(
+        Discriminator,
+        lambda: torch.rand(8, 3, image_size, image_size) * 2 - 1,
+        what,
+        hint=f"D takes images of shape (N, 3, {image_size}, {image_size})",
+    )
     out = expect_tensor(out, f"{what} output")
     if tuple(out.shape) not in {(8, 1), (8,)}:
         raise CheckFailed(
@@ -152,11 +151,12 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:
 def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
     """Your G: z of shape (N, z_dim) -> (N, 3, S, S) images in [-1, 1], different for different z."""
     what = "generator"
-    with seeded(0):  # the same weights and z on every run: a verdict must not be luck
-        G = build(Generator, what=what)
-        G.train()
-        z = torch.randn(8, z_dim)
-        out = call(G, z, what=what, hint=f"G takes z of shape (N, {z_dim}); is z_dim right?")
+    G, z, out, _ = build_and_trace(
+        Generator,
+        lambda: torch.randn(8, z_dim),
+        what,
+        hint=f"G takes z of shape (N, {z_dim}); is z_dim right?",
+    )
     out = expect_tensor(out, f"{what} output", shape=(8, 3, image_size, image_size))
     # first: a constant image says nothing about the output range
     if out.std(dim=0).mean() < 1e-4:
@@ -166,25 +166,17 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
             found="the same image for every z",
             hint="feed z through the network",
         )
-    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
-        raise CheckFailed(
-            what,
-            expected="pixels in [-1, 1], like the training data",
-            found=f"range [{out.min():.3g}, {out.max():.3g}]",
-            hint="end with nn.Tanh()",
-        )
+    expect_pixel_range(
+        out, what, expected="pixels in [-1, 1], like the training data", hint="end with nn.Tanh()"
+    )
     expect_gradients(G, out.pow(2).mean(), what)
     passed(what, f"z (8, {z_dim}) -> {tuple(out.shape)} in [-1, 1], varied")
 
 
-def _undetached(failure: CheckFailed) -> CheckFailed:
-    """Autograd refused a graph used twice: the discriminator's loss ran into the generator."""
-    return CheckFailed(
-        failure.what,
-        expected="the discriminator's loss to stop at the fakes",
-        found="backward ran into the generator's graph again",
-        hint="score fake.detach() in the discriminator step",
-    )
+_UNDETACHED = reached_generator_again(
+    expected="the discriminator's loss to stop at the fakes",
+    hint="score fake.detach() in the discriminator step",
+)
 
 
 def training_step(
@@ -206,13 +198,11 @@ def training_step(
     before_g, before_d = weights(G), weights(D)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    watch = StepWatch({"g": opt_g, "d": opt_d}, backward_into=G)
+    watch = StepWatch({"g": opt_g, "d": opt_d}, backward_into=G, on_reused_graph=_UNDETACHED)
     with seeded(0):
         real = torch.rand(8, 3, image_size, image_size) * 2 - 1
     with seeded(1):
-        result = watch.call(
-            step, real, G, D, opt_g, opt_d, z_dim, what=what, on_reused_graph=_undetached
-        )
+        result = watch.call(step, real, G, D, opt_g, opt_d, z_dim, what=what)
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise CheckFailed(
             what,

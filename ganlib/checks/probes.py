@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import CheckFailed, call, expect_tensor, seeded
+from . import CheckFailed, build, call, expect_tensor, seeded
 
 __all__ = [
     "LEAKY_SLOPE",
@@ -33,10 +33,12 @@ __all__ = [
     "NORMS",
     "LayerCall",
     "trace",
+    "build_and_trace",
     "layers",
     "scaled_copy",
     "leaky_slope",
     "expect_gradients",
+    "expect_pixel_range",
     "expect_tanh_output",
     "expect_raw_scores",
     "bce",
@@ -80,6 +82,28 @@ def trace(
         for handle in handles:
             handle.remove()
     return out, calls
+
+
+def build_and_trace(
+    cls_or_module: Any,
+    make_input: Callable[[], Tensor],
+    what: str,
+    *,
+    args: tuple = (),
+    hint: str = "",
+    **kwargs: Any,
+) -> tuple[nn.Module, Tensor, Any, list[LayerCall]]:
+    """Build the learner's network (``args``, ``kwargs``) and trace it once in train mode.
+
+    Under a fixed seed, so the weights and the input (``make_input()``) are the same on every
+    run: a verdict must not be luck. Returns the network, the input, the output and the trace.
+    """
+    with seeded(0):
+        net = build(cls_or_module, *args, what=what, **kwargs)
+        net.train()
+        x = make_input()
+        out, calls = trace(net, x, what=what, hint=hint)
+    return net, x, out, calls
 
 
 def _recorder(calls: list[LayerCall], name: str) -> Callable[..., None]:
@@ -171,6 +195,19 @@ def expect_gradients(
         )
 
 
+def expect_pixel_range(
+    out: Tensor,
+    what: str,
+    *,
+    expected: str = "pixels in [-1, 1]",
+    hint: str = "finish with nn.Tanh()",
+) -> None:
+    """Check that a generator's images stay in [-1, 1], the range of the scaled training images."""
+    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
+        found = f"range [{out.min():.3g}, {out.max():.3g}]"
+        raise CheckFailed(what, expected=expected, found=found, hint=hint)
+
+
 def expect_tanh_output(
     net: nn.Module, calls: list[LayerCall], inputs: Tensor, out: Tensor, what: str
 ) -> None:
@@ -180,13 +217,7 @@ def expect_tanh_output(
     shows the activation: a Sigmoid or ReLU gives no negative values, no activation lets values
     past 1 through, and a Hardtanh (or a clamp) equals the last layer's output cut at -1 and 1.
     """
-    if out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
-        raise CheckFailed(
-            what,
-            expected="pixels in [-1, 1]",
-            found=f"range [{out.min():.3g}, {out.max():.3g}]",
-            hint="finish with nn.Tanh()",
-        )
+    expect_pixel_range(out, what)
     with seeded(0):
         big = call(scaled_copy(net, calls, 1000.0, what), inputs, what=what)
     if not isinstance(big, Tensor):

@@ -35,6 +35,7 @@ __all__ = [
     "weights",
     "moved",
     "as_number",
+    "reached_generator_again",
 ]
 
 #: What autograd says when a backward pass runs through a graph a second time ("Trying to
@@ -117,12 +118,28 @@ def as_number(value: Any) -> float | None:
     return None
 
 
+def reached_generator_again(*, expected: str, hint: str) -> Callable[[CheckFailed], CheckFailed]:
+    """An ``on_reused_graph`` for a GAN step whose discriminator loss ran back into the generator.
+
+    Autograd finds the generator's part of the graph freed by the generator's backward, or
+    changed by its optimizer step: the fakes were not detached for the discriminator.
+    """
+
+    def diagnose(failure: CheckFailed) -> CheckFailed:
+        found = "backward ran into the generator's graph again"
+        return CheckFailed(failure.what, expected=expected, found=found, hint=hint)
+
+    return diagnose
+
+
 class StepWatch:
     """Watches a learner's training step: its optimizer steps, their gradients, its backward passes.
 
     ``optimizers`` maps a short name (``"d"``, ``"g"``) to each optimizer the step is given.
     ``on_step(name)`` runs just before each of their steps; ``backward_into`` is the network whose
-    backward passes are counted (one of its parameters is watched).
+    backward passes are counted (one of its parameters is watched). A failure of the step whose
+    message holds one of ``graph_errors`` goes through ``on_reused_graph``, which says in the
+    lesson's words what the mistake is.
     """
 
     def __init__(
@@ -131,9 +148,13 @@ class StepWatch:
         *,
         on_step: Callable[[str], None] | None = None,
         backward_into: nn.Module | None = None,
+        on_reused_graph: Callable[[CheckFailed], CheckFailed] | None = None,
+        graph_errors: tuple[str, ...] = GRAPH_ERRORS,
     ) -> None:
         self.on_step = on_step
         self.backward_into = backward_into
+        self.on_reused_graph = on_reused_graph
+        self.graph_errors = graph_errors
         self.order: list[str] = []  # the names of the optimizers, in the order they stepped
         self.grads: dict[str, list[list[Tensor]]] = {name: [] for name in optimizers}
         self.backward_passes = 0
@@ -153,19 +174,10 @@ class StepWatch:
         self.grads = {name: [] for name in self.grads}
         self.backward_passes = 0
 
-    def call(
-        self,
-        step: Callable[..., Any],
-        *args: Any,
-        what: str,
-        on_reused_graph: Callable[[CheckFailed], CheckFailed] | None = None,
-        graph_errors: tuple[str, ...] = GRAPH_ERRORS,
-        **kwargs: Any,
-    ) -> Any:
+    def call(self, step: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:
         """Run the learner's ``step(*args, **kwargs)`` once, watched, and return its result.
 
-        A failure whose message holds one of ``graph_errors`` goes through ``on_reused_graph``,
-        which says what the mistake is in the lesson's words.
+        The one place a lesson calls the learner's step: how it is called changes here.
         """
         handle = None
         if self.backward_into is not None:
@@ -174,8 +186,9 @@ class StepWatch:
         try:
             return call(step, *args, what=what, **kwargs)
         except CheckFailed as failure:
-            if on_reused_graph is not None and any(e in failure.found for e in graph_errors):
-                raise on_reused_graph(failure) from None
+            reused = any(e in failure.found for e in self.graph_errors)
+            if reused and self.on_reused_graph is not None:
+                raise self.on_reused_graph(failure) from None
             raise
         finally:
             if handle is not None:
