@@ -23,19 +23,15 @@ in four steps (lesson 01's ``fake_loss``, shortened)::
 
     def fake_loss(fn: Callable[[Tensor], Tensor]) -> None:  # fn(d_logits): BCE against label 0
         what = "fake loss"
-        logits = random_logits(32, seed=12)  # 1. build: under a fixed seed
-        x = logits.clone().requires_grad_(True)
-        loss = expect_scalar(call(fn, x, what=what), what, hint="return the loss tensor")  # 2.
-        expect_close(  # 3. compare: the reference, and the value each known mistake would give
-            loss.detach(),
-            losses.fake_loss(logits),
-            what,
-            hint="labels = torch.zeros_like(d_logits); BCEWithLogitsLoss",
-            mistakes={
-                "fake images get the label 0": bce(logits, 1.0),
-                "do not apply a sigmoid before BCEWithLogitsLoss": bce(torch.sigmoid(logits), 0.0),
-            },
-        )
+        logits = random_logits(32, seed=12)  # 1. build, under a fixed seed
+        found = call(fn, logits.clone().requires_grad_(True), what=what)  # 2. probe
+        loss = expect_scalar(found, what, hint="return the loss tensor")
+        mistakes = {  # 3. compare: the hint for each usual mistake, and the value it would give
+            "fake images get the label 0": bce(logits, 1.0),
+            "do not apply a sigmoid before BCEWithLogitsLoss": bce(torch.sigmoid(logits), 0.0),
+        }
+        reference = losses.fake_loss(logits)
+        expect_close(loss.detach(), reference, what, hint="labels = zeros", mistakes=mistakes)
         passed(what, "BCE with label 0")  # 4. pass: one line that says what was verified
 
 1. Build under a fixed seed: the learner's network (:func:`build`) and every input inside

@@ -319,6 +319,30 @@ def _made_by_g(x: Tensor, g_outputs: list[Tensor]) -> bool:
     return bool((distance.amin(dim=1) <= 1e-5).all())
 
 
+_STEP_WHAT = {"d": "train_step: discriminator step", "g": "train_step: generator step"}
+_OUT_OF_ORDER = {  # (expected, hint) when this optimizer steps out of order
+    "d": (
+        "one d_optimizer.step(), before the generator step",
+        "first update D (real and fake), then G; call each optimizer's step() once",
+    ),
+    "g": (
+        "the D step first, then one g_optimizer.step()",
+        "update D first (d_optimizer.step()), then G (g_optimizer.step())",
+    ),
+}
+
+_STEPPED_WITH = {  # (expected, hint when there is no gradient at all) for each optimizer's step
+    "d": (
+        "D's gradients of real_loss(D(real), smooth=True) + fake_loss(D(fake.detach()))",
+        "call d_loss.backward() before d_optimizer.step() (and zero_grad before backward)",
+    ),
+    "g": (
+        "G's gradients of real_loss(D(G(z))) (labels flipped to 1, no smoothing)",
+        "call g_loss.backward() before g_optimizer.step()",
+    ),
+}
+
+
 class _SpyGAN:
     """A tiny D and G that record every call, and SGD optimizers watched at each step.
 
@@ -341,6 +365,7 @@ class _SpyGAN:
 
     def _on_step(self, name: str) -> None:
         try:
+            self._check_order(name)
             self._check_d() if name == "d" else self._check_g()
         except CheckFailed as failure:
             self.recorder.errors.append(
@@ -349,6 +374,18 @@ class _SpyGAN:
         if name == "d":
             self.recorder.phase = "g"
 
+    def _check_order(self, name: str) -> None:
+        """D steps once, then G once: checked as each optimizer steps."""
+        steps = self.watch.order
+        if name == "d":
+            wrong = steps.count("d") > 1 or "g" in steps
+        else:
+            wrong = "d" not in steps or steps.count("g") > 1
+        if wrong:
+            expected, hint = _OUT_OF_ORDER[name]
+            found = "order of steps: " + " -> ".join(steps)
+            raise CheckFailed(_STEP_WHAT[name], expected=expected, found=found, hint=hint)
+
     def _fresh(self) -> tuple[_SpyD, _SpyG]:
         D, G = _SpyD(), _SpyG()
         D.load_state_dict(self.D.state_dict())
@@ -356,14 +393,7 @@ class _SpyGAN:
         return D, G
 
     def _check_d(self) -> None:
-        rec, steps, what = self.recorder, self.watch.order, "train_step: discriminator step"
-        if steps.count("d") > 1 or "g" in steps:
-            raise CheckFailed(
-                what,
-                expected="one d_optimizer.step(), before the generator step",
-                found="order of steps: " + " -> ".join(steps),
-                hint="first update D (real and fake), then G; call each optimizer's step() once",
-            )
+        rec, what = self.recorder, _STEP_WHAT["d"]
         # The D loss must leave G alone: its gradients are those from before the step, or all
         # zero when the learner cleared them first (g_optimizer.zero_grad() up front is fine).
         g_grads = grads(self.G.parameters())
@@ -397,17 +427,11 @@ class _SpyGAN:
             )
         D, _ = self._fresh()
         real_logits, fake_logits = D(self.real), D(torch.cat(fake))
-        expected_loss = losses.d_loss_bce(real_logits, fake_logits, smooth=0.9)
-        rec.expected["d_loss"] = expected_loss.item()
-        expect_stepped_with(
-            self.watch.grads["d"][-1],
-            expected_loss,
-            D.parameters(),
-            what,
-            expected="D's gradients of real_loss(D(real), smooth=True) + fake_loss(D(fake.detach()))",
-            found="different gradients at d_optimizer.step()",
-            hint="call d_optimizer.zero_grad() before d_loss.backward(): gradients add up otherwise",
-            mistakes={
+        self._expect_stepped_with(
+            "d",
+            losses.d_loss_bce(real_logits, fake_logits, smooth=0.9),
+            D,
+            {
                 "smooth the real labels in the D step: real_loss(d_real, smooth=True)": bce(
                     real_logits, 1.0
                 )
@@ -417,18 +441,10 @@ class _SpyGAN:
                 )
                 + bce(fake_logits, 1.0),
             },
-            no_grads_hint="call d_loss.backward() before d_optimizer.step() (and zero_grad before backward)",
         )
 
     def _check_g(self) -> None:
-        rec, steps, what = self.recorder, self.watch.order, "train_step: generator step"
-        if "d" not in steps or steps.count("g") > 1:
-            raise CheckFailed(
-                what,
-                expected="the D step first, then one g_optimizer.step()",
-                found="order of steps: " + " -> ".join(steps),
-                hint="update D first (d_optimizer.step()), then G (g_optimizer.step())",
-            )
+        rec, what = self.recorder, _STEP_WHAT["g"]
         calls = [(x, out) for phase, x, out in rec.d_calls if phase == "g"]
         if not calls:
             raise CheckFailed(
@@ -455,17 +471,11 @@ class _SpyGAN:
             )
         D, G = self._fresh()
         logits = D(G(z))
-        expected_loss = losses.g_loss_nonsaturating(logits)
-        rec.expected["g_loss"] = expected_loss.item()
-        expect_stepped_with(
-            self.watch.grads["g"][-1],
-            expected_loss,
-            G.parameters(),
-            what,
-            expected="G's gradients of real_loss(D(G(z))) (labels flipped to 1, no smoothing)",
-            found="different gradients at g_optimizer.step()",
-            hint="call g_optimizer.zero_grad() before g_loss.backward(): gradients add up otherwise",
-            mistakes={
+        self._expect_stepped_with(
+            "g",
+            losses.g_loss_nonsaturating(logits),
+            G,
+            {
                 "flip the labels for G: its fakes should be called real, g_loss = real_loss(D(fake))": bce(
                     logits, 0.0
                 ),
@@ -473,7 +483,28 @@ class _SpyGAN:
                     logits, 0.9
                 ),
             },
-            no_grads_hint="call g_loss.backward() before g_optimizer.step()",
+        )
+
+    def _expect_stepped_with(
+        self, name: str, loss: Tensor, net: nn.Module, mistakes: dict[str, Tensor]
+    ) -> None:
+        """Optimizer ``name`` stepped with the gradients of ``loss`` (the reference) for ``net``.
+
+        ``mistakes`` maps hints to the loss each usual mistake backpropagates instead.
+        """
+        self.recorder.expected[f"{name}_loss"] = loss.item()
+        expected, no_grads_hint = _STEPPED_WITH[name]
+        expect_stepped_with(
+            self.watch.grads[name][-1],
+            loss,
+            net.parameters(),
+            _STEP_WHAT[name],
+            expected=expected,
+            found=f"different gradients at {name}_optimizer.step()",
+            hint=f"call {name}_optimizer.zero_grad() before {name}_loss.backward(): "
+            "gradients add up otherwise",
+            mistakes=mistakes,
+            no_grads_hint=no_grads_hint,
         )
 
 

@@ -162,6 +162,54 @@ def batch_norm(cls_or_module: Any, num_features: int = 6) -> None:
     passed(what, "matches nn.BatchNorm1d in train and eval mode, running statistics included")
 
 
+def _standardised(x: Tensor) -> Tensor:
+    """``x`` normalised per feature with the batch statistics, as BN does before its affine step."""
+    return (x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt()
+
+
+def _layout_mistake(pre: Tensor, post: Tensor, use_bn: bool) -> tuple[str, str, str] | None:
+    """What is wrong between two linear layers, as (expected, found, hint); None if nothing.
+
+    ``pre`` is one linear layer's output, ``post`` the next one's input. Like lesson 00's table of
+    mistakes, ``post`` is compared with what each wrong layout would make of ``pre``.
+    """
+    relu = pre.clamp(min=0)
+    if not use_bn:
+        if torch.allclose(post, relu, atol=1e-5):
+            return None
+        return (
+            "Linear -> ReLU",
+            "something else between the linear layers",
+            "with batch_norm=False: nn.Linear, nn.ReLU()",
+        )
+    wrong_layouts = [  # (what post would be, tolerance, expected, found, hint)
+        (
+            relu,
+            1e-5,
+            "Linear -> BN -> ReLU",
+            "no batch norm",
+            "with batch_norm=True add BN after each hidden nn.Linear",
+        ),
+        (
+            _standardised(relu),
+            1e-3,
+            "BN before the activation: Linear -> BN -> ReLU",
+            "Linear -> ReLU -> BN",
+            "normalise the pre-activations, then apply ReLU",
+        ),
+    ]
+    for value, atol, expected, found, hint in wrong_layouts:
+        if torch.allclose(post, value, atol=atol):
+            return expected, found, hint
+    if torch.allclose(post, _standardised(pre).clamp(min=0), atol=1e-3):
+        return None
+    return (
+        "Linear -> BN -> ReLU",
+        "a different computation",
+        "nn.Linear(..., bias=False), then BN, then nn.ReLU()",
+    )
+
+
 def classifier(cls_or_module: Any) -> None:
     """``Classifier(batch_norm)``: Linear -> [BN] -> ReLU per hidden layer, 10 logits out."""
     what = "classifier"
@@ -189,43 +237,14 @@ def classifier(cls_or_module: Any) -> None:
                     found="something applied after the last nn.Linear",
                     hint="no BN, activation or softmax after the output layer: CrossEntropyLoss takes logits",
                 )
-            linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+            linears = layers(calls, (nn.Linear,))
             for i, ((_, pre), (post, _)) in enumerate(zip(records, records[1:], strict=False)):
                 layer = f"{case}: hidden layer {i + 1}"
-                relu = pre.clamp(min=0)
-                normed = (pre - pre.mean(0)) / (pre.var(0, unbiased=False) + 1e-5).sqrt()
-                if not use_bn:
-                    if not torch.allclose(post, relu, atol=1e-5):
-                        raise CheckFailed(
-                            layer,
-                            expected="Linear -> ReLU",
-                            found="something else between the linear layers",
-                            hint="with batch_norm=False: nn.Linear, nn.ReLU()",
-                        )
-                    continue
-                if torch.allclose(post, relu, atol=1e-5):
-                    raise CheckFailed(
-                        layer,
-                        expected="Linear -> BN -> ReLU",
-                        found="no batch norm",
-                        hint="with batch_norm=True add BN after each hidden nn.Linear",
-                    )
-                relu_normed = (relu - relu.mean(0)) / (relu.var(0, unbiased=False) + 1e-5).sqrt()
-                if torch.allclose(post, relu_normed, atol=1e-3):
-                    raise CheckFailed(
-                        layer,
-                        expected="BN before the activation: Linear -> BN -> ReLU",
-                        found="Linear -> ReLU -> BN",
-                        hint="normalise the pre-activations, then apply ReLU",
-                    )
-                if not torch.allclose(post, normed.clamp(min=0), atol=1e-3):
-                    raise CheckFailed(
-                        layer,
-                        expected="Linear -> BN -> ReLU",
-                        found="a different computation",
-                        hint="nn.Linear(..., bias=False), then BN, then nn.ReLU()",
-                    )
-                if linears[i].bias is not None:
+                mistake = _layout_mistake(pre, post, use_bn)
+                if mistake is not None:
+                    expected, found, hint = mistake
+                    raise CheckFailed(layer, expected=expected, found=found, hint=hint)
+                if use_bn and linears[i].module.bias is not None:
                     raise CheckFailed(
                         layer,
                         expected="no bias in a linear layer followed by BN",

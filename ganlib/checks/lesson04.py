@@ -353,6 +353,14 @@ def _new_pool(ImagePool: Any, size: int, what: str) -> Any:
     )
 
 
+def _expect_returned(
+    out: torch.Tensor, images: torch.Tensor, what: str, expected: str, hint: str
+) -> None:
+    """The pool's query returned ``images`` themselves."""
+    if not torch.equal(out, images):
+        raise CheckFailed(what, expected=expected, found="other images", hint=hint)
+
+
 def image_pool(ImagePool: Any) -> None:
     """``ImagePool(size)``: ``query(images)`` returns a batch mixing new and stored older fakes."""
     what = "ImagePool"
@@ -378,13 +386,13 @@ def image_pool(ImagePool: Any) -> None:
             shape=tuple(first.shape),
             hint="return a batch shaped like the input",
         )
-        if not torch.equal(out, first):
-            raise CheckFailed(
-                what,
-                expected="the new images themselves while the pool is still filling",
-                found="other images",
-                hint="while len(self.images) < size: store the image and return it",
-            )
+        _expect_returned(
+            out,
+            first,
+            what,
+            "the new images themselves while the pool is still filling",
+            "while len(self.images) < size: store the image and return it",
+        )
         old = new = refreshed = 0  # refreshed: old images stored after the first fill
         for _ in range(60):
             images = batch(4)
@@ -412,13 +420,13 @@ def image_pool(ImagePool: Any) -> None:
         zero = _new_pool(ImagePool, 0, what)
         images = batch(4)
         passthrough = expect_tensor(call(zero.query, images, what=what), f"{what}(0).query output")
-        if not torch.equal(passthrough, images):
-            raise CheckFailed(
-                what,
-                expected="ImagePool(0) returns the new images unchanged",
-                found="other images",
-                hint="if self.size == 0: return images",
-            )
+        _expect_returned(
+            passthrough,
+            images,
+            what,
+            "ImagePool(0) returns the new images unchanged",
+            "if self.size == 0: return images",
+        )
     share = old / (old + new)
     if old == 0:
         raise CheckFailed(
