@@ -68,20 +68,21 @@ def test_resume_with_a_different_model_names_file_and_model(tmp_path):
     G, D = models.MLPGenerator(4, (8,)), models.MLPDiscriminator((8,))
     train.fit_gan(G, D, Loader(), z_dim=4, steps=2, out_dir=tmp_path, progress=False)
     bigger = models.MLPGenerator(4, (16,))
-    with pytest.raises(CheckpointError) as err:
+    with pytest.raises(train.RunChanged) as err:
         train.fit_gan(bigger, D, Loader(), z_dim=4, steps=4, out_dir=tmp_path, resume=True)
     message = str(err.value)
-    assert str(tmp_path / "checkpoint.pt") in message and "holds a G" in message
-    assert "same arguments" in message
+    assert str(tmp_path / "checkpoint.pt") in message
+    assert "G parameters net.0.weight: [8, 4] -> [16, 4]" in message
+    assert "new out_dir" in message and "resume=False" in message
 
 
-def test_resume_a_cyclegan_checkpoint_as_a_gan_fails_clearly(tmp_path):
-    checkpoint.save_checkpoint(
-        tmp_path / "checkpoint.pt", {"kind": "cyclegan", "models": {"G_ab": {}}}
-    )
+def test_resume_a_checkpoint_of_another_kind_of_run_fails_clearly(tmp_path):
     G, D = models.MLPGenerator(4, (8,)), models.MLPDiscriminator((8,))
-    with pytest.raises(CheckpointError, match="'cyclegan' run"):
-        train.fit_gan(G, D, Loader(), z_dim=4, steps=1, out_dir=tmp_path, resume=True)
+    train.fit_gan(G, D, Loader(), z_dim=4, steps=1, out_dir=tmp_path, progress=False)
+    state = checkpoint.load_checkpoint(tmp_path / "checkpoint.pt")
+    checkpoint.save_checkpoint(tmp_path / "checkpoint.pt", {**state, "format": 1})
+    with pytest.raises(CheckpointError, match="older version of ganlib"):
+        train.fit_gan(G, D, Loader(), z_dim=4, steps=2, out_dir=tmp_path, resume=True)
 
 
 def test_load_weights_names_the_model(tmp_path):
