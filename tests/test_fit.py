@@ -80,7 +80,9 @@ def test_the_learners_step_trains_the_model_and_resumes_exactly(tmp_path):
     assert h2.d_loss == h.d_loss and h2.g_loss == h.g_loss
     # finished: running it again loads the result at once and trains nothing more
     G3, _, h3 = run(out_dir=tmp_path, steps=7, resume=True)
-    assert h3.steps == 7 and all(torch.equal(a, b) for a, b in zip(weights(G), weights(G3)))
+    assert h3.steps == 7 and all(
+        torch.equal(a, b) for a, b in zip(weights(G), weights(G3), strict=True)
+    )
 
 
 def test_a_step_that_raises_gets_one_line_naming_the_step_and_the_line():
