@@ -36,16 +36,17 @@ in four steps (lesson 01's ``fake_loss``, shortened)::
 
 1. Build under a fixed seed: the learner's network (:func:`build`) and every input inside
    ``with seeded(0):``, so the verdict is the same on every run and the learner's own random
-   state is left as it was.
+   state is left as it was. ``probes.build_and_trace`` does this for a network and runs it once.
 2. Probe: run learner code only through :func:`call` (or ``probes.trace``) and check what comes
    back (:func:`expect_tensor`, ``probes.expect_scalar``); read what the code does, never its
-   source.
+   source. Use the probes in ``probes`` before writing another.
 3. Compare with the mistakes it can name. Where numbers are compared, the model is lesson 00's
    table: ``expect_close(found, reference, what, hint=..., mistakes={hint: value})`` maps the
    hint for each usual mistake to the value that mistake would produce, and the first one the
-   learner's value matches names it. Where structure is checked, each mistake gets its own
-   :class:`CheckFailed` (expected, found, hint). The reference comes from ``ganlib.losses`` or
-   ``ganlib.models`` where they have it; a comment says why where a checker computes its own.
+   learner's value matches names it (``training.expect_stepped_with`` does the same for the
+   gradients an optimizer stepped with). Where structure is checked, each mistake gets its own
+   :class:`CheckFailed` (expected, found, hint). A reference loss comes from ``ganlib.losses``;
+   a checker that computes its own says why in a comment.
 4. Pass: :func:`passed` prints one line.
 
 Then give the checker its broken implementations and its test:

@@ -202,7 +202,7 @@ def optimal_discriminator(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) ->
             what, expected="an array of D*(x) values", found="None", hint="did you forget `return`?"
         )
     found_t = torch.as_tensor(np.asarray(found, dtype=np.float64))
-    expected = torch.as_tensor(p_data / (p_data + p_g))
+    expected = torch.as_tensor(p_data / (p_data + p_g))  # the formula: ganlib has no D* to reuse
     if tuple(found_t.shape) != tuple(expected.shape):
         raise CheckFailed(
             what,

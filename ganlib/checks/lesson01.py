@@ -33,6 +33,8 @@ from .training import StepWatch, as_number, expect_stepped_with, grads, moved, s
 __all__ = ["discriminator", "generator", "real_loss", "fake_loss", "train_step"]
 
 IMAGE_SHAPE = (1, 28, 28)
+_EVERY_PARAMETER = "gradients reaching every parameter"
+_USE_EVERY_LAYER = "use every layer in forward() and do not .detach() inside the network"
 
 
 def _hidden_pairs(calls: list[LayerCall]) -> list[tuple[Tensor, Tensor]]:
@@ -80,16 +82,6 @@ def _check_leaky_relu(module: nn.Module, x: Tensor, what: str, slope: float = 0.
             )
 
 
-def _expect_gradients(module: nn.Module, out: Tensor, what: str) -> None:
-    expect_gradients(
-        module,
-        out.float().pow(2).mean(),
-        what,
-        expected="gradients reaching every parameter",
-        hint="use every layer in forward() and do not .detach() inside the network",
-    )
-
-
 def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
     """The MLP discriminator: images (N, 1, 28, 28) -> one logit each, LeakyReLU(0.2), dropout."""
     what = "discriminator"
@@ -103,7 +95,7 @@ def discriminator(cls_or_module: Any, **kwargs: Any) -> None:
             shape=(64, 1),
             hint="end with nn.Linear(hidden, 1) and flatten the images first: x.view(len(x), -1)",
         )
-        _expect_gradients(D, out, what)
+        expect_gradients(D, out, what, expected=_EVERY_PARAMETER, hint=_USE_EVERY_LAYER)
         with torch.no_grad():
             D.eval()
             a, b = D(x), D(x)
@@ -159,7 +151,7 @@ def generator(cls_or_module: Any, z_dim: int = 100, **kwargs: Any) -> None:
             shape=(64, *IMAGE_SHAPE),
             hint="end with nn.Linear(hidden, 784) then reshape: x.view(-1, 1, 28, 28)",
         )
-        _expect_gradients(G, out, what)
+        expect_gradients(G, out, what, expected=_EVERY_PARAMETER, hint=_USE_EVERY_LAYER)
         _check_leaky_relu(G, z, what)
         with torch.no_grad():
             big = G.eval()(10 * z)

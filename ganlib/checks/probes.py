@@ -167,16 +167,17 @@ def leaky_slope(before: Tensor, after: Tensor) -> float | None:
 # --------------------------------------------------------------------------- what comes out
 def expect_gradients(
     net: nn.Module,
-    loss: Tensor,
+    out: Tensor,
     what: str,
     *,
     expected: str = "a gradient for every parameter",
     hint: str = "every layer built in __init__ must be used in forward (no .detach() inside)",
 ) -> None:
-    """Backpropagate ``loss`` and check that every parameter of ``net`` received a gradient.
+    """Backpropagate from ``out = net(x)`` and check that every parameter received a gradient.
 
-    A parameter whose gradient is missing or exactly zero everywhere took no part in ``loss``.
+    A parameter whose gradient is missing or exactly zero everywhere took no part in ``out``.
     """
+    loss = out.float().pow(2).mean()
     net.zero_grad(set_to_none=True)
     call(loss.backward, what=what, hint="keep the output connected to the layers")
     missing = [
