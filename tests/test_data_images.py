@@ -50,15 +50,12 @@ def bars(monkeypatch) -> list[dict]:
 
 
 def preprocess(images: torch.Tensor, image_size: int, crop: float = 0.8) -> torch.Tensor:
-    """Lesson 05's reference: centre crop, antialiased resize, back to uint8."""
-    h, w = images.shape[-2:]
-    side = int(min(h, w) * crop)
-    top, left = (h - side) // 2, (w - side) // 2
-    faces = images[:, :, top : top + side, left : left + side].float()
-    faces = F.interpolate(
-        faces, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
+    """Like lesson 05's: a crop shrunk on float, back to uint8."""
+    side = int(images.shape[-1] * crop)
+    shrunk = F.interpolate(
+        images[..., :side, :side].float(), size=(image_size, image_size), mode="area"
     )
-    return faces.round().clamp(0, 255).to(torch.uint8)
+    return shrunk.round().to(torch.uint8)
 
 
 PHOTOS = torch.randint(0, 256, (23, 3, 20, 20), generator=torch.Generator().manual_seed(0)).to(
@@ -81,15 +78,14 @@ def test_map_images_gives_the_whole_array_result_chunk_by_chunk(chunk, bars):
     assert bars[0]["bar"].done == 23  # no disable=: TQDM_DISABLE decides
 
 
-def test_map_images_default_chunk_is_about_16_mb_of_input(bars):
-    big = torch.zeros(1000, 3, 64, 64, dtype=torch.uint8)  # 12 KB per image: 1365 fit in 16 MB
+def test_map_images_default_chunk_is_a_few_mb_of_input(bars):
+    per_chunk = images.CHUNK_BYTES // (3 * 64 * 64)
+    assert 100 < per_chunk < 2000  # 4 MB: 341 images of 3x64x64
     seen = []
-    data.map_images(lambda x: seen.append(len(x)) or x[:, :, :8, :8].clone(), big)
-    assert seen == [1000]
     data.map_images(
         lambda x: seen.append(len(x)) or x, torch.zeros(3000, 3, 64, 64, dtype=torch.uint8)
     )
-    assert seen[1:] == [1365, 1365, 270]
+    assert seen == [per_chunk] * (3000 // per_chunk) + [3000 % per_chunk]
 
 
 def test_map_images_without_a_bar_and_on_no_images(bars):

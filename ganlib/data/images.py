@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-#: Input bytes per chunk when ``chunk=None``: float working copies of it stay near 100 MB.
-CHUNK_BYTES = 16 << 20
+#: Input bytes per chunk when ``chunk=None``: each float copy a function makes of it is 16 MB.
+CHUNK_BYTES = 4 << 20
 
 
 def resize(images: Tensor, size: int) -> Tensor:
@@ -68,7 +68,7 @@ def map_images(
 
     ``fn`` maps uint8 images (n, C, H, W) to uint8 images (n, C', H', W'), one output per input
     image (e.g. lesson 05's ``preprocess``). ``images`` is a uint8 tensor (N, C, H, W). ``chunk``
-    images go through ``fn`` at a time (default: about 16 MB of input) and land in one
+    images go through ``fn`` at a time (default: about 4 MB of input) and land in one
     preallocated output tensor. A progress bar (``desc``) shows the way; ``progress=False`` hides
     it, and so does the environment variable ``TQDM_DISABLE=1``.
 
