@@ -177,10 +177,14 @@ def _read_domains(names: list[str], read, split: str, size: int, where) -> tuple
 # ----------------------------------------------------------------------------- your folders
 
 
+def _files_under(folder: Path) -> list[str]:
+    """The files anywhere under ``folder``, as names relative to it."""
+    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+
+
 def _pictures_under(folder: Path) -> list[str]:
-    names = picture_names(
-        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
-    )
+    """The pictures anywhere under ``folder``, as names relative to it; an error if none."""
+    names = picture_names(_files_under(folder))
     if not names:
         raise ValueError(
             f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under {folder}: check the path"
@@ -227,5 +231,5 @@ def read_folder(root: Path, split: str, size: int, channels: int) -> tuple[Tenso
 
 def read_domain_folders(root: Path, split: str, size: int) -> tuple[Tensor, Tensor]:
     """Your images of a paired set, in the CycleGAN layout (``<split>A``, ``<split>B``)."""
-    names = picture_names(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    names = picture_names(_files_under(root))
     return _read_domains(names, lambda n: (root / n).read_bytes(), split, size, root)
