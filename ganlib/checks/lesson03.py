@@ -17,12 +17,15 @@ from . import CheckFailed, call, expect_tensor, passed, seeded
 from .probes import (
     LEAKY_SLOPE,
     NORMS,
+    LayerCall,
     build_and_trace,
     expect_gradients,
+    expect_ran,
     expect_raw_scores,
     expect_tanh_output,
     layers,
     leaky_slope,
+    ran_after,
     trace,
 )
 
@@ -180,38 +183,46 @@ def _kw(kwargs: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
 
 
+#: The cases each block is built for: (keyword arguments, in and out channels, in and out size,
+#: whether a batch norm must run).
+_CONV_CASES = [
+    ({}, 3, 8, 32, 16, True),
+    ({"batch_norm": False}, 3, 8, 32, 16, False),
+    ({"kernel_size": 3, "stride": 1, "padding": 1, "batch_norm": False}, 5, 6, 8, 8, False),
+    ({"kernel_size": 4, "stride": 1, "padding": 0}, 8, 1, 4, 1, True),
+]
+_DECONV_CASES = [
+    ({}, 8, 4, 4, 8, True),
+    ({"batch_norm": False}, 8, 3, 16, 32, False),
+    ({"kernel_size": 4, "stride": 1, "padding": 0}, 10, 8, 1, 4, True),
+]
+
+
 def conv_block(fn: Callable[..., Any]) -> None:
     """``conv(in_channels, out_channels, kernel_size=4, stride=2, padding=1, batch_norm=True)``."""
-    _block(
-        fn,
-        nn.Conv2d,
-        "conv",
-        [
-            ({}, 3, 8, 32, 16, True),
-            ({"batch_norm": False}, 3, 8, 32, 16, False),
-            ({"kernel_size": 3, "stride": 1, "padding": 1, "batch_norm": False}, 5, 6, 8, 8, False),
-            ({"kernel_size": 4, "stride": 1, "padding": 0}, 8, 1, 4, 1, True),
-        ],
-    )
+    _block(fn, nn.Conv2d, "conv", _CONV_CASES)
     passed("conv", "Conv2d (+ BatchNorm2d when asked) halves 32x32 to 16x16")
 
 
 def deconv_block(fn: Callable[..., Any]) -> None:
     """``deconv(in_channels, out_channels, kernel_size=4, stride=2, padding=1, batch_norm=True)``."""
-    _block(
-        fn,
-        nn.ConvTranspose2d,
-        "deconv",
-        [
-            ({}, 8, 4, 4, 8, True),
-            ({"batch_norm": False}, 8, 3, 16, 32, False),
-            ({"kernel_size": 4, "stride": 1, "padding": 0}, 10, 8, 1, 4, True),
-        ],
-    )
+    _block(fn, nn.ConvTranspose2d, "deconv", _DECONV_CASES)
     passed("deconv", "ConvTranspose2d (+ BatchNorm2d when asked) doubles 4x4 to 8x8")
 
 
 # --------------------------------------------------------------------------- networks
+def _expect_batch_norm(calls: list[LayerCall], what: str, where: str, block: str, but: str) -> None:
+    """DCGAN normalises every hidden layer: an nn.BatchNorm2d must have run."""
+    expect_ran(
+        calls,
+        (nn.BatchNorm2d,),
+        what,
+        expected=f"batch norm {where} the hidden layers",
+        found="no nn.BatchNorm2d",
+        hint=f"use {block}(..., batch_norm=True) for every layer except {but}",
+    )
+
+
 def discriminator(Discriminator: Any, image_size: int = 32) -> None:
     """A DCGAN discriminator: (N, 3, 32, 32) images to one raw logit each."""
     what = "discriminator"
@@ -242,7 +253,7 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:
             what, expected="several convolution layers", found=f"{len(convs)} learnable layer(s)"
         )
     first = convs[0]
-    after_first = calls[calls.index(first) + 1] if calls.index(first) + 1 < len(calls) else None
+    after_first = ran_after(calls, first)
     if after_first is not None and isinstance(after_first.module, NORMS):
         raise CheckFailed(
             what,
@@ -250,13 +261,7 @@ def discriminator(Discriminator: Any, image_size: int = 32) -> None:
             found=f"{type(after_first.module).__name__} right after the first convolution",
             hint="build the first block with batch_norm=False, as in the DCGAN paper",
         )
-    if not layers(calls, (nn.BatchNorm2d,)):
-        raise CheckFailed(
-            what,
-            expected="batch norm in the hidden layers",
-            found="no nn.BatchNorm2d",
-            hint="use conv(..., batch_norm=True) for every layer except the first and the last",
-        )
+    _expect_batch_norm(calls, what, "in", "conv", "the first and the last")
     if layers(calls, (nn.ReLU,)):
         raise CheckFailed(
             what,
@@ -339,20 +344,15 @@ def generator(Generator: Any, z_dim: int = 100, image_size: int = 32) -> None:
             found=f"spatial sizes {sorted(sizes)}",
             hint="the first transposed convolution (kernel 4, stride 1, padding 0) turns 1x1 into 4x4",
         )
-    if not layers(calls, (nn.BatchNorm2d,)):
-        raise CheckFailed(
-            what,
-            expected="batch norm after the hidden layers",
-            found="no nn.BatchNorm2d",
-            hint="use deconv(..., batch_norm=True) for every layer except the last",
-        )
-    if not layers(calls, (nn.ReLU,)):
-        raise CheckFailed(
-            what,
-            expected="nn.ReLU activations in the hidden layers",
-            found="no nn.ReLU ran",
-            hint="put nn.ReLU() after each hidden block (the discriminator is the one with LeakyReLU)",
-        )
+    _expect_batch_norm(calls, what, "after", "deconv", "the last")
+    expect_ran(
+        calls,
+        (nn.ReLU,),
+        what,
+        expected="nn.ReLU activations in the hidden layers",
+        found="no nn.ReLU ran",
+        hint="put nn.ReLU() after each hidden block (the discriminator is the one with LeakyReLU)",
+    )
     last = layers(calls)[-1]
     tail = calls[calls.index(last) + 1 :]
     if any(isinstance(s.module, NORMS) for s in tail):

@@ -24,11 +24,13 @@ from .probes import (
     LayerCall,
     build_and_trace,
     expect_gradients,
+    expect_ran,
     expect_raw_scores,
     expect_scalar,
     expect_tanh_output,
     layers,
     leaky_slope,
+    ran_after,
 )
 from .training import StepWatch, as_number, expect_stepped_with, moved, reached_generator_again
 
@@ -84,13 +86,14 @@ def _expect_instance_norm(
             found="an image's output changes when the other images in the batch change (batch norm)",
             hint="use nn.InstanceNorm2d(channels) instead of nn.BatchNorm2d: CycleGAN trains with batch size 1",
         )
-    if not layers(calls, (nn.InstanceNorm2d,)):
-        raise CheckFailed(
-            what,
-            expected="nn.InstanceNorm2d after the convolutions",
-            found="no instance norm ran",
-            hint="follow each hidden convolution with nn.InstanceNorm2d(channels)",
-        )
+    expect_ran(
+        calls,
+        (nn.InstanceNorm2d,),
+        what,
+        expected="nn.InstanceNorm2d after the convolutions",
+        found="no instance norm ran",
+        hint="follow each hidden convolution with nn.InstanceNorm2d(channels)",
+    )
 
 
 def _expect_reflection(calls: list[LayerCall], what: str) -> None:
@@ -195,9 +198,7 @@ def patch_discriminator(PatchDiscriminator: Any, image_size: int = 64) -> None:
             hint="no flatten or global pooling: each output judges one patch",
         )
     convs = layers(calls, (nn.Conv2d,))
-    after_first = (
-        calls[calls.index(convs[0]) + 1] if calls.index(convs[0]) + 1 < len(calls) else None
-    )
+    after_first = ran_after(calls, convs[0])
     if after_first is not None and isinstance(
         after_first.module, nn.InstanceNorm2d | nn.BatchNorm2d
     ):

@@ -35,6 +35,8 @@ __all__ = [
     "trace",
     "build_and_trace",
     "layers",
+    "ran_after",
+    "expect_ran",
     "scaled_copy",
     "leaky_slope",
     "expect_gradients",
@@ -121,6 +123,26 @@ def _copy(value: Any) -> Any:
 def layers(calls: list[LayerCall], kinds: tuple[type, ...] = LEARNABLE) -> list[LayerCall]:
     """The calls whose module is one of ``kinds`` (by default the learnable layers)."""
     return [c for c in calls if isinstance(c.module, kinds)]
+
+
+def ran_after(calls: list[LayerCall], call: LayerCall) -> LayerCall | None:
+    """The leaf module that ran right after ``call`` (None if it was the last)."""
+    i = calls.index(call) + 1
+    return calls[i] if i < len(calls) else None
+
+
+def expect_ran(
+    calls: list[LayerCall],
+    kinds: tuple[type, ...],
+    what: str,
+    *,
+    expected: str,
+    found: str,
+    hint: str,
+) -> None:
+    """Check that a layer of one of ``kinds`` ran in the traced forward pass."""
+    if not layers(calls, kinds):
+        raise CheckFailed(what, expected=expected, found=found, hint=hint)
 
 
 def scaled_copy(net: nn.Module, calls: list[LayerCall], factor: float, what: str) -> nn.Module:
