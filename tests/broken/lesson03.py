@@ -28,7 +28,7 @@ def conv_size_no_padding(size, kernel_size, stride=1, padding=0):
 
 
 def conv_size_returns_nothing(size, kernel_size, stride=1, padding=0):
-    (size + 2 * padding - kernel_size) // stride + 1  # noqa: B018 - forgot the return
+    (size + 2 * padding - kernel_size) // stride + 1  # forgot the return
 
 
 def deconv_size_no_padding(size, kernel_size, stride=1, padding=0, output_padding=0):
