@@ -140,3 +140,20 @@ def test_seeded_leaves_the_real_gpu_generator_alone():
     with checks.seeded(0):
         torch.rand(3, device="cuda")
     assert torch.equal(torch.rand(3, device="cuda"), expected)
+
+
+def test_seeded_fixes_and_restores_every_random_generator():
+    import random
+
+    import numpy as np
+
+    from ganlib.checks import seeded
+
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    before = random.random(), np.random.rand(), torch.rand(()).item()
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    with seeded(5):
+        inside = random.random(), np.random.rand(), torch.rand(()).item()
+    with seeded(5):
+        assert (random.random(), np.random.rand(), torch.rand(()).item()) == inside
+    assert (random.random(), np.random.rand(), torch.rand(()).item()) == before

@@ -70,9 +70,11 @@ with ``training.StepWatch``, and calls the learner's step in one place, ``StepWa
 from __future__ import annotations
 
 import inspect
+import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -250,7 +252,8 @@ def expect_close(
 
 
 class seeded:  # lower case: used as a context manager, like torch.no_grad
-    """Run a block with a fixed torch seed and restore the learner's RNG state afterwards.
+    """Run a block with fixed seeds (torch, Python's ``random``, NumPy) and restore the learner's
+    random states afterwards, so a checker gives the same verdict every run.
 
     ``torch.manual_seed`` also reseeds every GPU, so the CUDA states are saved and restored too:
     a check must not change what the learner's next ``torch.randn(..., device="cuda")`` gives.
@@ -262,9 +265,14 @@ class seeded:  # lower case: used as a context manager, like torch.no_grad
     def __enter__(self) -> None:
         self._state = torch.random.get_rng_state()
         self._cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        self._python, self._numpy = random.getstate(), np.random.get_state()
         torch.manual_seed(self.seed)
+        random.seed(self.seed)
+        np.random.seed(self.seed)
 
     def __exit__(self, *exc: object) -> None:
         torch.random.set_rng_state(self._state)
         if self._cuda_states is not None:
             torch.cuda.set_rng_state_all(self._cuda_states)
+        random.setstate(self._python)
+        np.random.set_state(self._numpy)
