@@ -284,3 +284,50 @@ def test_check_passes_on_the_real_repository():
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- the course's address in one place ------------------------------------------------------------
+
+
+def test_badges_and_setup_cells_come_from_course_repo_and_ref(tmp_path, capsys):
+    import ganlib
+    from tools import course_links
+
+    for folder in ("solutions", "notebooks"):
+        for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            text = "\n".join(cell.source for cell in nb.cells)
+            assert course_links.colab_url(folder, path.name) in text, path
+            assert f"{ganlib.COURSE_REPO}@{ganlib.COURSE_REF}" in text, path
+            setup = [c for c in nb.cells if "colab-setup" in c.metadata.get("tags", [])]
+            assert [c.source for c in setup] == [course_links.setup_cell_source()], path
+            assert "colab.setup()" in setup[0].source
+
+    # a stale setup cell or badge in a solution is drift, and `make exercises` rewrites it
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
+    shutil.copytree(ROOT / "solutions", solutions)
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    path = solutions / "01_mlp_gan_mnist.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = nb.cells[1].source.replace(ganlib.COURSE_REF, "main")
+    nb.cells[0].source = nb.cells[0].source.replace(ganlib.COURSE_REF, "v0.0.1")
+    nbformat.write(nb, path)
+    args = ["--solutions-dir", str(solutions), "--notebooks-dir", str(notebooks)]
+    assert mx.main(["--check", *args]) == 1
+    assert (
+        "Colab badge and setup cell differ from what ganlib's COURSE_REPO"
+        in capsys.readouterr().out
+    )
+    assert mx.main(["--only", "1", *args]) == 0
+    assert mx.main(["--check", *args]) == 0
+
+
+def test_only_rewrites_one_lesson(tmp_path, capsys):
+    solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
+    shutil.copytree(ROOT / "solutions", solutions)
+    notebooks.mkdir()
+    args = ["--solutions-dir", str(solutions), "--notebooks-dir", str(notebooks)]
+    assert mx.main(["--only", "03", *args]) == 0
+    assert [p.name for p in notebooks.iterdir()] == ["03_dcgan_svhn.ipynb"]
+    assert mx.main(["--only", "9", *args]) == 2
+    assert "--only 9 matches no lesson" in capsys.readouterr().err

@@ -39,6 +39,11 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: make `tools` importable from the repo root
+    sys.path.insert(0, str(ROOT))
+
+from tools import course_links  # noqa: E402
+
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION(?::[ \t]*(?P<hint>.*?))?[ \t]*$")
@@ -126,7 +131,7 @@ def refuse_markers(source: str, where: str) -> None:
 
 
 def exercise_notebook(
-    solution: nbformat.NotebookNode, name: str = "notebook"
+    solution: nbformat.NotebookNode, name: str = "notebook", filename: str | None = None
 ) -> nbformat.NotebookNode:
     """The exercise version of a solution notebook (the input is not modified)."""
     nb = nbformat.v4.new_notebook()
@@ -148,7 +153,8 @@ def exercise_notebook(
         else:
             refuse_markers(source, _where(name, index, cell))
         if cell.cell_type == "markdown":
-            source = COLAB_LINK.sub(r"\1notebooks/", source)
+            if filename is None:  # not a course notebook: only point its links at notebooks/
+                source = COLAB_LINK.sub(r"\1notebooks/", source)
             new = nbformat.v4.new_markdown_cell(source)
         elif cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(source)  # no outputs, execution_count None
@@ -160,13 +166,15 @@ def exercise_notebook(
         new.metadata = {"tags": tags} if tags else {}
         new.id = str(len(nb.cells))  # what nbstripout writes: the cell's position
         nb.cells.append(new)
+    if filename is not None:
+        course_links.sync(nb, "notebooks", filename)
     return nb
 
 
 def exercise_text(solution_path: Path) -> str:
     """The exact file content of the exercise notebook made from ``solution_path``."""
     solution = nbformat.read(solution_path, as_version=4)
-    nb = exercise_notebook(solution, name=str(_display(solution_path)))
+    nb = exercise_notebook(solution, name=str(_display(solution_path)), filename=solution_path.name)
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"  # nbformat.write adds the same newline
 
@@ -192,6 +200,12 @@ def drifted(solutions_dir: Path, notebooks_dir: Path) -> list[str]:
     solutions, exercises = _notebooks(solutions_dir), _notebooks(notebooks_dir)
     problems = []
     for name, path in solutions.items():
+        stale = course_links.sync(nbformat.read(path, as_version=4), "solutions", name)
+        if stale:
+            problems.append(
+                f"{_display(path)}: its {' and '.join(stale)} differ from what ganlib's COURSE_REPO "
+                "and COURSE_REF give"
+            )
         target = notebooks_dir / name
         if name not in exercises:
             problems.append(f"{_display(target)}: missing (generated from {_display(path)})")
@@ -205,17 +219,32 @@ def drifted(solutions_dir: Path, notebooks_dir: Path) -> list[str]:
     return sorted(problems)
 
 
-def write_exercises(solutions_dir: Path, notebooks_dir: Path) -> list[Path]:
-    """(Re)write notebooks/ from solutions/; return the files that changed or were removed."""
-    changed = []
-    contents = {name: exercise_bytes(path) for name, path in _notebooks(solutions_dir).items()}
+def sync_solution(path: Path) -> bool:
+    """Rewrite a solution's Colab badge and setup cell from COURSE_REPO / COURSE_REF if stale."""
+    nb = nbformat.read(path, as_version=4)
+    if not course_links.sync(nb, "solutions", path.name):
+        return False
+    nbformat.write(nb, path)
+    return True
+
+
+def write_exercises(
+    solutions_dir: Path, notebooks_dir: Path, only: str | None = None
+) -> list[Path]:
+    """(Re)write notebooks/ from solutions/ (after bringing the solutions' Colab links up to
+    date); return the files that changed or were removed. ``only``: one lesson's file name."""
+    solutions = {
+        name: path for name, path in _notebooks(solutions_dir).items() if only in (None, name)
+    }
+    changed = [path for path in solutions.values() if sync_solution(path)]
+    contents = {name: exercise_bytes(path) for name, path in solutions.items()}
     notebooks_dir.mkdir(parents=True, exist_ok=True)  # all built first: no half-done writes
     for name, content in contents.items():
         target = notebooks_dir / name
         if not target.exists() or target.read_bytes() != content:
             target.write_bytes(content)
             changed.append(target)
-    for name, stale in _notebooks(notebooks_dir).items():
+    for name, stale in _notebooks(notebooks_dir).items() if only is None else []:
         if name not in contents:  # generated from a solution that no longer exists
             stale.unlink()
             changed.append(stale)
@@ -229,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write nothing; exit 1 if notebooks/ differ from what solutions/ gives",
     )
+    parser.add_argument("--only", metavar="NN", help="(re)write one lesson, e.g. --only 03")
     parser.add_argument("--solutions-dir", type=Path, default=ROOT / "solutions")
     parser.add_argument("--notebooks-dir", type=Path, default=ROOT / "notebooks")
     args = parser.parse_args(argv)
@@ -250,7 +280,18 @@ def main(argv: list[str] | None = None) -> int:
                 else f"No lessons in {_display(args.solutions_dir)} yet: nothing to check."
             )
             return 0
-        changed = write_exercises(args.solutions_dir, args.notebooks_dir)
+        only = None
+        if args.only:
+            matches = [
+                n for n in _notebooks(args.solutions_dir) if n.startswith(args.only.zfill(2))
+            ]
+            if len(matches) != 1:
+                print(
+                    f"error: --only {args.only} matches {matches or 'no lesson'}", file=sys.stderr
+                )
+                return 2
+            only = matches[0]
+        changed = write_exercises(args.solutions_dir, args.notebooks_dir, only)
     except MarkerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
