@@ -13,6 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools.solutions import definitions
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,17 +31,7 @@ def bench():
 
 def solution_definitions(notebook: str) -> dict:
     """The functions and classes a solution notebook defines, built on its parameters cell."""
-    nb = nbformat.read(ROOT / "solutions" / notebook, as_version=4)
-    namespace: dict = {}
-    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "colab-setup" in cell.metadata.get("tags", []):
-            continue
-        tree = ast.parse(cell.source)
-        parameters = "parameters" in cell.metadata.get("tags", [])
-        tree.body = [node for node in tree.body if parameters or isinstance(node, kept)]
-        exec(compile(tree, notebook, "exec"), namespace)
-    return namespace
+    return definitions(notebook)
 
 
 def lesson_networks(lesson: str) -> list:
