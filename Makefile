@@ -51,6 +51,7 @@ browser-test: $(STAMP) browser-deps
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/data_throughput.py
+	$(BIN)/python benchmarks/data_memory.py
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/lesson_step_times.py
 

@@ -276,7 +276,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``ganlib`` parser; more subcommands (e.g. ``course``) attach to its subparsers."""
+    """The ``ganlib`` parser: the ``train`` and ``sample`` subcommands."""
     parser = _Parser(prog="python -m ganlib", description="Train GANs and sample from them.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "checkpoint continues that run exactly where it stopped.")  # fmt: skip
     t.add_argument("model", choices=MODELS, metavar="MODEL", help="one of: mlp, dcgan, cyclegan")
     t.add_argument("--data", required=True, help="dataset name: mnist, svhn, celeba, summer2winter")
-    t.add_argument("--source", choices=("auto", "download", "offline", "folder"),
+    t.add_argument("--source", choices=("auto", "download", "offline", "folder", "lfw"),
                    help="where the data comes from (default auto: cache, network, stand-in)")  # fmt: skip
     t.add_argument("--root", help="image folder for --source folder")
     budget = t.add_mutually_exclusive_group(required=True)
@@ -346,7 +346,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output .npz file (default DIR/samples.npz)")
     s.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
     s.set_defaults(handler=_sample)
-    # The course runner adds its `course` subcommand here.
     return parser
 
 

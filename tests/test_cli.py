@@ -180,3 +180,13 @@ def test_python_dash_m_entry_point():
     )
     assert done.returncode == 2 and "the following arguments are required" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_source_choices_are_the_data_sources():
+    """The parser keeps --help free of torch, so it lists the sources itself: the same ones."""
+    from ganlib import data
+    from ganlib.__main__ import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    source = next(a for a in train._actions if a.dest == "source")
+    assert tuple(source.choices) == data.SOURCES
