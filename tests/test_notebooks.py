@@ -481,3 +481,17 @@ def test_run_course_fails_a_lesson_that_leaves_no_metrics(fixture_notebook, tmp_
     assert result.notebook and result.metrics == {}
     assert "metrics.json, losses.png" in result.error and "samples.png" not in result.error
     assert "00_fixture" in result.error and "OUT_DIR" in result.error
+
+
+def test_run_course_set_overrides_a_parameter(fixture_notebook, tmp_path, capsys):
+    """--set NAME=VALUE (a Python literal) goes on top of the quick parameters."""
+    assert run_course._assignment("STEPS=7") == ("STEPS", 7)
+    assert run_course._assignment("LOSS=hinge") == ("LOSS", "hinge")
+    assert run_course.main(["--set", "7=STEPS"]) == 2
+    assert "--set needs NAME=VALUE" in capsys.readouterr().err
+    solutions, runs = tmp_path / "solutions", tmp_path / "runs"
+    solutions.mkdir()
+    shutil.copy(fixture_notebook, solutions / "00_gan_game.ipynb")
+    args = ["--solutions-dir", str(solutions), "--runs-dir", str(runs), "--set", "STEPS=7"]
+    assert run_course.main(args) == 0
+    assert json.loads((runs / "00_gan_game" / "metrics.json").read_text())["steps"] == 7

@@ -126,8 +126,11 @@ def run_lesson(
     source: str = "offline",
     device: str | None = None,
     timeout: float | None = None,
+    overrides: dict[str, object] | None = None,
 ) -> Result:
-    """Run one lesson into ``runs_dir/<stem>/`` (emptied first, so no stale figures or resume)."""
+    """Run one lesson into ``runs_dir/<stem>/`` (emptied first, so no stale figures or resume).
+
+    ``overrides``: parameter values on top of the quick (or full) ones, e.g. to try new ones."""
     out_dir = (runs_dir / lesson.stem).resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -136,8 +139,9 @@ def run_lesson(
     status, error = "ok", None
     try:
         parameters, dropped = run_parameters(
-            lesson, notebook, quick=quick, OUT_DIR=str(out_dir), DATA_SOURCE=source, DEVICE=device
-        )
+            lesson, notebook, quick=quick, **(overrides or {}),
+            OUT_DIR=str(out_dir), DATA_SOURCE=source, DEVICE=device,
+        )  # fmt: skip
         if dropped:
             print(
                 f"  note: {notebook.name} has no parameter(s) {', '.join(dropped)}; "
@@ -303,6 +307,19 @@ def run_course(
     return results
 
 
+def _assignment(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` with VALUE a Python literal (a bare word is taken as a string)."""
+    import ast
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise ValueError(f"--set needs NAME=VALUE, got {text!r}")
+    try:
+        return name.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        return name.strip(), value.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -339,10 +356,22 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="seconds any one cell may take (default: no limit)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter (a Python literal), e.g. --set STEPS=400; may be repeated",
+    )
     parser.add_argument("--solutions-dir", type=Path, default=ROOT / "solutions")
     parser.add_argument("--notebooks-dir", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "runs")
     args = parser.parse_args(argv)
+    try:
+        overrides = dict(_assignment(text) for text in args.set)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
     folder = args.notebooks_dir if args.exercises else args.solutions_dir
     for stray in unlisted(folder):
@@ -380,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         source=args.source,
         device=args.device,
         timeout=args.timeout,
+        overrides=overrides,
     )
     print()
     print(table(results))
