@@ -312,6 +312,8 @@ def test_run_course_runs_lessons_and_reports(fixture_notebook, tmp_path):
     for figure in ok["figures"]:
         assert f'src="{figure}"' in index and (runs / figure).exists()
     assert "failing on purpose" in index
+    # the summary table shows each lesson's final picture as a thumbnail
+    assert '<img class="thumb" src="00_gan_game/samples.png"' in index
 
 
 @pytest.mark.notebook

@@ -48,6 +48,7 @@ class Lesson:
     validator: Validator = "papermill"
     figures: tuple[str, ...] = ("samples.png", "losses.png")  # what OUT_DIR must hold afterwards
     budget_s: float = 60.0  # a quick run should finish within this on a 2-core laptop CPU
+    final: str = "samples.png"  # the picture that shows what the lesson achieved (index.html)
 
     @property
     def number(self) -> str:
@@ -98,6 +99,8 @@ LESSONS: tuple[Lesson, ...] = (
         "summer2winter",
         {"EPOCHS": 1, "STEPS": 20, "BATCH_SIZE": 1, "IMAGE_SIZE": 32},
         budget_s=90.0,
+        figures=("samples.png", "losses.png", "triplets.png"),
+        final="triplets.png",
     ),
     Lesson(
         "05_face_generation_project",

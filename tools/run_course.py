@@ -212,6 +212,25 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+#: The numbers that say whether a quick run learned (issue 14), shown next to its picture.
+KEY_METRICS = (
+    "fid", "fid_untrained", "classes_covered", "fid_translated", "fid_source", "modes_covered",
+)  # fmt: skip
+
+
+def _key_numbers(metrics: dict) -> str:
+    return ", ".join(f"{k} {_number(metrics[k])}" for k in KEY_METRICS if k in metrics)
+
+
+def _final_figure(result: Result) -> str | None:
+    """The lesson's final picture (tools/lessons.py ``final``), else its first figure."""
+    lesson = next((x for x in LESSONS if x.stem == result.lesson), None)
+    wanted = f"{result.lesson}/{lesson.final}" if lesson else None
+    if wanted in result.figures:
+        return wanted
+    return result.figures[0] if result.figures else None
+
+
 def write_index(results: list[Result], runs_dir: Path) -> Path:
     """runs/index.html: each lesson's status, metrics and figures (image paths are relative)."""
     e = html.escape
@@ -221,15 +240,24 @@ def write_index(results: list[Result], runs_dir: Path) -> Path:
         "<title>GAN course run</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
         "img{max-width:48%;margin:4px;border:1px solid #ddd;vertical-align:top}"
+        "img.thumb{max-width:none;height:110px;margin:0}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
         ".ok{color:#176f2c}.failed{color:#b00020}</style></head><body>",
         "<h1>GAN course run</h1>",
-        "<table><tr><th>lesson</th><th>status</th><th>seconds</th></tr>",
+        "<table><tr><th>lesson</th><th>status</th><th>seconds</th><th>result</th>"
+        "<th>key numbers</th></tr>",
     ]
     for r in results:
+        final = _final_figure(r)
+        thumb = (
+            f'<a href="{e(final)}"><img class="thumb" src="{e(final)}" alt="{e(final)}"></a>'
+            if final
+            else ""
+        )
         parts.append(
             f'<tr><td><a href="#{e(r.lesson)}">{e(r.lesson)}</a></td>'
-            f'<td class="{e(r.status)}">{e(r.status)}</td><td>{r.seconds:.1f}</td></tr>'
+            f'<td class="{e(r.status)}">{e(r.status)}</td><td>{r.seconds:.1f}</td>'
+            f"<td>{thumb}</td><td>{e(_key_numbers(r.metrics))}</td></tr>"
         )
     parts.append("</table>")
     for r in results:
