@@ -125,7 +125,7 @@ def _read_config(run: Path) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import data, train
+    from . import data, distributed, train
     from .checkpoint import CHECKPOINT_FILE
     from .device import get_device, seed_everything
 
@@ -154,7 +154,13 @@ def _train(args: argparse.Namespace) -> int:
         config = {**DEFAULTS[args.model], "seed": 0, "source": "auto", "image_size": None, **given}
         config["root"] = args.root
 
+    device = get_device(args.device)
+    group = distributed.Group.join(device)  # several processes under torchrun, else one
+    if not group.main:
+        group.barrier()  # rank 0 downloads and caches the data first; the others then read it
     dataset = _load_data(config)
+    if group.main:
+        group.barrier()
     paired = isinstance(dataset, tuple)
     if config["model"] == "cyclegan" and not paired:
         raise UsageError(
@@ -172,11 +178,11 @@ def _train(args: argparse.Namespace) -> int:
         int(first.images.shape[2]),
     )
 
-    device = get_device(args.device)
     seed_everything(config["seed"])  # the models' initial weights depend on the seed
     nets = build_models(config)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if group.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     def loader(ds: Any, offset: int = 0) -> Any:
         return data.BatchLoader(
@@ -188,6 +194,7 @@ def _train(args: argparse.Namespace) -> int:
         **budget, "lr": args.lr, "out_dir": out, "resume": True, "seed": config["seed"],
         "device": device, "amp": args.amp, "progress": not args.quiet,
         "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
+        "sync_batchnorm": args.sync_batchnorm,
     }  # fmt: skip
     if paired:
         history = train.fit_cyclegan(
@@ -203,9 +210,12 @@ def _train(args: argparse.Namespace) -> int:
         if history.steps
         else "no steps"
     )
-    print(
-        f"{config['model']}: {history.steps} steps ({last}); checkpoint in {out / CHECKPOINT_FILE}"
-    )
+    if group.main:
+        processes = f" on {group.world_size} processes" if group.several else ""
+        print(
+            f"{config['model']}: {history.steps} steps{processes} ({last}); "
+            f"checkpoint in {out / CHECKPOINT_FILE}"
+        )
     return 0
 
 
@@ -327,6 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=500,
         help="steps between checkpoints (default 500)",
+    )
+    t.add_argument(
+        "--sync-batchnorm",
+        action="store_true",
+        help="under torchrun: batch norm over the whole batch of all processes",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument(

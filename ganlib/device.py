@@ -32,12 +32,13 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
 
     Order: the ``prefer`` argument, then the ``GANLIB_DEVICE`` environment variable, then
     ``cuda``, ``mps`` and finally ``cpu``. Asking for a device the machine lacks is an error that
-    says what is available, rather than a crash later inside torch.
+    says what is available, rather than a crash later inside torch. Under ``torchrun`` a plain
+    ``cuda`` means this process's own GPU, ``cuda:<LOCAL_RANK>``.
     """
     choice = prefer if prefer is not None else os.environ.get(DEVICE_ENV) or None
     if choice is None:
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return _own_gpu(torch.device("cuda"))
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
@@ -56,7 +57,16 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         )
     if device.type == "mps" and not _mps_available():
         raise RuntimeError(f"Device {choice!r} was asked for, but MPS is not available here.")
-    return device
+    return _own_gpu(device)
+
+
+def _own_gpu(device: torch.device) -> torch.device:
+    """``cuda`` without an index is ``cuda:<LOCAL_RANK>`` in a process that torchrun started."""
+    if device.type != "cuda" or device.index is not None:
+        return device
+    local = os.environ.get("LOCAL_RANK")
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return torch.device("cuda", int(local)) if local is not None and several else device
 
 
 def module_device(module: nn.Module) -> torch.device:

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from . import losses, runconfig
+from . import distributed, losses, runconfig
 from .checkpoint import (
     CHECKPOINT_FILE,
     CheckpointError,
@@ -228,6 +228,7 @@ def fit(
     config: Mapping[str, Any] | None = None,
     callback: Callback | None = None,
     progress: bool = True,
+    sync_batchnorm: bool = False,
 ) -> History:
     """Train by calling ``step(*batches, **models, **optimizers, **options)`` once per batch.
 
@@ -242,13 +243,21 @@ def fit(
     ``config``), or :class:`RunChanged` says what differs. Options with a ``state_dict`` (an
     image pool, a GradScaler) are saved in checkpoints too. A non-finite value returned by the
     step raises :class:`TrainingDiverged` (values are checked every ``STATS_EVERY`` steps).
+
+    Started by ``torchrun`` as one of several processes, ``fit`` trains with all of them
+    (:mod:`ganlib.distributed`): the models the step gets are wrapped in DistributedDataParallel
+    (``sync_batchnorm``: batch norm over the whole batch of all processes), each process reads
+    its own share of the data, the values are averaged over the processes, and only rank 0 shows
+    progress and writes snapshots and checkpoints (resume works with another number of them).
     """
     options, schedulers = dict(options or {}), dict(schedulers or {})
     _check_options(out_dir, resume, sample_every=sample_every, checkpoint_every=checkpoint_every)
     name = _check_step(step, loaders, {**models, **optimizers, **options})
     device = get_device(device)
+    group = distributed.Group.join(device)  # one process, or one of several under torchrun
     for model in models.values():
         model.to(device).train()
+    nets = group.wrap(models, sync_batchnorm=sync_batchnorm)  # what the step trains
     total = _total_steps(steps, epochs, seconds, _steps_per_epoch(loaders))
     deadline = time.perf_counter() + seconds if seconds is not None else math.inf
     settings = runconfig.describe_run(
@@ -258,40 +267,48 @@ def fit(
     saved["options"] = {k: v for k, v in options.items() if hasattr(v, "state_dict")}
     ckpt = Path(out_dir) / CHECKPOINT_FILE if out_dir is not None else None
 
-    if resume and ckpt is not None and ckpt.exists():
-        (done, epoch, index), history = _restore(ckpt, saved, settings, device)
+    resumed = resume and ckpt is not None and ckpt.exists()
+    if resumed:
+        (done, epoch, index), history = _restore(ckpt, saved, settings, device, group, seed)
+        index = min(index, _steps_per_epoch(loaders) or index)  # another number of processes
     else:
-        seed_everything(seed)
+        seed_everything(seed + group.rank)  # each process draws its own latents
         done, epoch, index, history = 0, 0, 0, History()
-    start, pending = done, []  # pending: the values of the latest steps, still on the device
+    start, snapped, pending = done, -1, []  # pending: the latest steps' values, on the device
 
     def flush() -> None:  # before snapshots and checkpoints: History complete, values finite
-        _record(pending, done, history, name, ckpt)
+        _record(pending, done, history, name, ckpt, group)
 
     def snapshot() -> None:
+        nonlocal snapped
         flush()
-        if sample is not None:
+        snapped = done
+        if sample is not None and group.main:
             history.samples.append((done, _sample(sample, models)))
-        if callback is not None:
+        if callback is not None and group.main:
             callback(done, history)
 
     def checkpoint() -> None:
         flush()
         if ckpt is not None:
-            save_checkpoint(ckpt, _state(saved, settings, (done, epoch, index), history))
+            state = _state(saved, settings, (done, epoch, index), history, group)
+            if group.main:
+                save_checkpoint(ckpt, state)
 
     def finished() -> bool:
-        return (total is not None and done >= total) or time.perf_counter() >= deadline
+        over = total is not None and done >= total
+        return over or group.any(time.perf_counter() >= deadline, device)  # all stop together
 
     if done == 0:
         snapshot()
+    progress = progress and group.main
     bar = tqdm(total=total, initial=done, desc=name, unit="step", **_bar_switch(progress))
     frozen = _requires_grad(models)  # restored even if the run is interrupted mid-step
     try:
         while not finished():
             batches = None
             for batches in _epoch(loaders, epoch, index, device):
-                values = _call_step(step, name, batches, models, optimizers, options, done + 1)
+                values = _call_step(step, name, batches, nets, optimizers, options, done + 1)
                 for scheduler in schedulers.values():
                     scheduler.step()
                 done, index = done + 1, index + 1
@@ -313,10 +330,11 @@ def fit(
     finally:
         bar.close()
         _restore_requires_grad(frozen)
-    if not history.samples or history.samples[-1][0] != done:
+    if snapped != done and (done != start or not history.samples):
         snapshot()
-    if done != start or (ckpt is not None and not ckpt.exists()):
+    if done != start or not resumed:
         checkpoint()  # also records the last steps' values (without out_dir too)
+    group.barrier()  # no process leaves before rank 0 has written the last checkpoint
     return history
 
 
@@ -351,6 +369,7 @@ def fit_gan(
     amp: bool = False,
     callback: Callback | None = None,
     progress: bool = True,
+    sync_batchnorm: bool = False,
 ) -> History:
     """Train generator ``G`` against discriminator ``D`` with :func:`gan_step` and :func:`fit`.
 
@@ -379,7 +398,7 @@ def fit_gan(
         config={"n_fixed": n_fixed},
         steps=steps, epochs=epochs, seconds=seconds, sample_every=sample_every,
         checkpoint_every=checkpoint_every, out_dir=out_dir, resume=resume, seed=seed,
-        device=device, callback=callback, progress=progress,
+        device=device, callback=callback, progress=progress, sync_batchnorm=sync_batchnorm,
     )  # fmt: skip
 
 
@@ -412,6 +431,7 @@ def fit_cyclegan(
     amp: bool = False,
     callback: Callback | None = None,
     progress: bool = True,
+    sync_batchnorm: bool = False,
 ) -> History:
     """Train a CycleGAN with :func:`cyclegan_step` and :func:`fit`.
 
@@ -455,7 +475,7 @@ def fit_cyclegan(
         config={"n_fixed": n_fixed, "decay": None if decay_start is None else [decay_start, total]},
         steps=steps, epochs=epochs, seconds=seconds, sample_every=sample_every,
         checkpoint_every=checkpoint_every, out_dir=out_dir, resume=resume, seed=seed,
-        device=device, callback=callback, progress=progress,
+        device=device, callback=callback, progress=progress, sync_batchnorm=sync_batchnorm,
     )  # fmt: skip
     history.inputs = to_uint8(torch.cat([fixed_a, fixed_b]))
     return history
@@ -874,19 +894,37 @@ def _where(err: BaseException, step: Any) -> str:
 
 
 def _record(
-    pending: list[dict[str, Any]], done: int, history: History, name: str, ckpt: Path | None
+    pending: list[dict[str, Any]],
+    done: int,
+    history: History,
+    name: str,
+    ckpt: Path | None,
+    group: distributed.Group,
 ) -> None:
     """Move the values of steps ``done - len(pending) + 1 .. done`` to the CPU in one copy (one
-    GPU sync for many steps), check that each is finite, and append them to ``history``."""
+    GPU sync for many steps), check that each is finite, and append them to ``history``. With
+    several processes each records the average over all of them (one all-reduce)."""
     if not pending:
         return
     tensors = [v for row in pending for v in row.values() if isinstance(v, Tensor)]
+    floats = [v for row in pending for v in row.values() if not isinstance(v, Tensor)]
     device = tensors[0].device if tensors else None
-    numbers = iter(torch.stack([t.float().to(device) for t in tensors]).tolist() if tensors else [])
+    packed = [torch.stack([t.float().to(device) for t in tensors])] if tensors else []
+    if group.several:  # the Python floats travel too, so every process sees the same numbers
+        packed.append(torch.tensor(floats, dtype=torch.float32, device=device))
+        numbers = iter(group.mean(torch.cat(packed)).tolist())
+        values = [next(numbers) for _ in range(len(tensors) + len(floats))]
+    else:
+        values = torch.cat(packed).tolist() if packed else []
+        values += floats
+    from_tensors, from_floats = iter(values[: len(tensors)]), iter(values[len(tensors) :])
     first = done - len(pending) + 1
     rows = [
-        {k: next(numbers) if isinstance(v, Tensor) else v for k, v in row.items()}
-        for row in pending
+        {
+            k: next(from_tensors) if isinstance(v, Tensor) else next(from_floats)
+            for k, v in r.items()
+        }
+        for r in pending
     ]
     pending.clear()
     for i, row in enumerate(rows):
@@ -948,13 +986,15 @@ def _state(
     settings: dict[str, Any],
     position: tuple[int, int, int],
     history: History,
+    group: distributed.Group,
 ) -> dict[str, Any]:
     step, epoch, index = position
     return {
         "format": CHECKPOINT_FORMAT,
         "settings": runconfig.dumps(settings),
         **{part: {k: obj.state_dict() for k, obj in objs.items()} for part, objs in saved.items()},
-        "rng": rng_state(),
+        "rng": group.gather(rng_state()),  # every process's random states, in rank order
+        "world_size": group.world_size,
         "step": step,
         "epoch": epoch,
         "index": index,
@@ -967,6 +1007,8 @@ def _restore(
     saved: dict[str, Mapping[str, Any]],
     settings: dict[str, Any],
     device: torch.device,
+    group: distributed.Group,
+    seed: int,
 ) -> tuple[tuple[int, int, int], History]:
     """Load a checkpoint into the run's objects; return (position, history)."""
     state = load_checkpoint(path)
@@ -996,8 +1038,13 @@ def _restore(
             _load_option(obj, state["options"][key], device)
     except (KeyError, ValueError, RuntimeError) as err:
         raise CheckpointError(f"checkpoint {path} does not match this run: {err}") from None
-    set_rng_state(state["rng"])
-    return (state["step"], state["epoch"], state["index"]), History.from_dict(state["history"])
+    step, epoch, index = state["step"], state["epoch"], state["index"]
+    if state["world_size"] == group.world_size:  # exact: each process continues its own draws
+        set_rng_state(state["rng"][group.rank])
+    else:  # another number of processes: the same place in the epoch, new random draws
+        seed_everything(seed + group.rank + step * 1_000_003)
+        index = index * state["world_size"] // group.world_size
+    return (step, epoch, index), History.from_dict(state["history"])
 
 
 def _load_option(obj: Any, state: Any, device: torch.device) -> None:

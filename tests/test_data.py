@@ -373,3 +373,20 @@ def test_gan_trains_on_the_stand_in_batches():
         opt_d.step()
         losses.append(loss.item())
     assert len(losses) == 15 and losses[-1] < losses[0] / 2
+
+
+def test_batch_loader_shares_each_epoch_between_processes():
+    """Under torchrun every process takes every world_size-th image of the epoch's order."""
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()
+    whole = BatchLoader(images, 2, device="cpu", seed=3)
+    parts = [BatchLoader(images, 2, device="cpu", seed=3, rank=r, world_size=2) for r in (0, 1)]
+    assert len(whole) == 5 and [len(p) for p in parts] == [2, 2]  # 5 images each, batches of 2
+    order = whole.order(1)
+    for rank, part in enumerate(parts):
+        seen = torch.cat([b[:, 0, 0, 0] for b in part.epoch_batches(1)])
+        expected = images[order[rank::2][:4], 0, 0, 0].float() / 127.5 - 1
+        assert torch.equal(seen, expected)
+    with pytest.raises(ValueError, match="give rank and world_size together"):
+        BatchLoader(images, 2, device="cpu", rank=1)
+    with pytest.raises(ValueError, match="0 <= rank < world_size"):
+        BatchLoader(images, 2, device="cpu", rank=2, world_size=2)

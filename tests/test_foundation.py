@@ -193,3 +193,13 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme.split("##")[0] + readme.split("##")[1]
     assert re.search(r"^make test$", ci, flags=re.M)
     assert "TQDM_DISABLE=1" in ci
+
+
+def test_cuda_means_this_process_gpu_under_torchrun(monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert dev._own_gpu(torch.device("cuda")) == torch.device("cuda", 3)
+    assert dev._own_gpu(torch.device("cuda", 1)) == torch.device("cuda", 1)  # asked for: kept
+    assert dev._own_gpu(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert dev._own_gpu(torch.device("cuda")) == torch.device("cuda")

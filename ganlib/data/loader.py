@@ -27,6 +27,10 @@ class BatchLoader:
 
     Iterating gives the next epoch (like a DataLoader); ``epoch_batches(e, start)`` gives the
     batches of epoch ``e`` from batch ``start`` on, for exact resume.
+
+    Under ``torchrun`` (a ``torch.distributed`` process group of ``world_size`` processes) each
+    process takes its own share of every epoch's order (every ``world_size``-th image, from its
+    ``rank`` on), so ``batch_size`` is per process; ``rank`` and ``world_size`` override that.
     """
 
     def __init__(
@@ -39,6 +43,8 @@ class BatchLoader:
         seed: int = 0,
         device: str | torch.device | None = None,
         labels: bool = False,
+        rank: int | None = None,
+        world_size: int | None = None,
     ) -> None:
         images = dataset if isinstance(dataset, Tensor) else getattr(dataset, "images", None)
         if not isinstance(images, Tensor) or images.dtype != torch.uint8 or images.dim() != 4:
@@ -74,10 +80,29 @@ class BatchLoader:
             seed,
         )
         self.epoch = 0  # the epoch the next ``iter()`` yields
+        if (rank is None) != (world_size is None) or (
+            world_size is not None and not 0 <= rank < world_size
+        ):
+            raise ValueError(
+                f"give rank and world_size together, 0 <= rank < world_size; got {rank}, {world_size}"
+            )
+        self.rank, self.world_size = rank, world_size
+
+    def shard(self) -> tuple[int, int]:
+        """(rank, world_size): given, else those of the torch.distributed process group."""
+        if self.world_size is not None:
+            return self.rank, self.world_size
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    def _share(self) -> int:
+        """Images per process and epoch: equal shares, so the processes stay in lockstep."""
+        return len(self.images) // self.shard()[1]
 
     def __len__(self) -> int:
-        """Batches per epoch."""
-        n = len(self.images)
+        """Batches per epoch (of this process's share)."""
+        n = self._share()
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def order(self, epoch: int) -> Tensor:
@@ -94,7 +119,9 @@ class BatchLoader:
             raise ValueError(
                 f"start must be between 0 and {len(self)} (batches per epoch), got {start}"
             )
-        order = self.order(epoch).to(self.device)
+        rank, world_size = self.shard()
+        order = self.order(epoch)[: self._share() * world_size][rank::world_size]
+        order = order.to(self.device)
         for b in range(start, len(self)):
             index = order[b * self.batch_size : (b + 1) * self.batch_size]
             x = self.images[index].float().div_(127.5).sub_(1)  # uint8 -> [-1, 1], per batch
