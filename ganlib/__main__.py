@@ -11,6 +11,7 @@ training state), so training the same directory again continues exactly where it
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -22,15 +23,18 @@ if TYPE_CHECKING:  # torch is imported only when a command runs: --help stays in
 
 CONFIG_FILE = "config.json"
 MODELS = ("mlp", "dcgan", "cyclegan")
-# Per-model defaults: batch size (CycleGAN trains on single images), latent size, width.
+# Per-model defaults: batch size (CycleGAN trains on single images), latent size, width, and the
+# target of real images in the BCE loss (label smoothing; CycleGAN's least-squares loss has none).
+# Chosen by quality reached per CPU second on the offline data (benchmarks/quality_per_budget.py):
+# the mlp is lesson 01's pair (G z-256-512-784, D 784-512-256-1 with dropout 0.3, smoothing 0.9).
 DEFAULTS = {
-    "mlp": {"batch_size": 64, "z_dim": 100, "width": 128},
-    "dcgan": {"batch_size": 64, "z_dim": 100, "width": 64},
-    "cyclegan": {"batch_size": 1, "z_dim": 0, "width": 64},
+    "mlp": {"batch_size": 64, "z_dim": 100, "width": 256, "smooth": 0.9},
+    "dcgan": {"batch_size": 64, "z_dim": 100, "width": 64, "smooth": 0.9},
+    "cyclegan": {"batch_size": 1, "z_dim": 0, "width": 64, "smooth": None},
 }
 # Options that fix the model or the data: a resumed run must keep them (--source may change, but
 # the data it loads must be the same: the config records the source and size of what was loaded).
-FIXED = ("model", "data", "source", "image_size", "batch_size", "z_dim", "width", "seed")
+FIXED = ("model", "data", "source", "image_size", "batch_size", "z_dim", "width", "smooth", "seed")
 
 
 class UsageError(Exception):
@@ -53,10 +57,11 @@ def build_models(config: dict[str, Any]) -> dict[str, nn.Module]:
 
     shape = (config["channels"], config["image_size"], config["image_size"])
     w = config["width"]
-    if config["model"] == "mlp":
+    if config["model"] == "mlp":  # runs of course versions before 0.2 had three hidden layers
+        g_hidden = config.get("g_hidden", (w, 2 * w, 4 * w))
         return {
-            "G": models.MLPGenerator(config["z_dim"], (w, 2 * w, 4 * w), shape),
-            "D": models.MLPDiscriminator((4 * w, 2 * w, w), shape),
+            "G": models.MLPGenerator(config["z_dim"], tuple(g_hidden), shape),
+            "D": models.MLPDiscriminator(tuple(reversed(g_hidden)), shape, dropout=0.3),
         }
     if config["model"] == "dcgan":
         return {
@@ -125,7 +130,7 @@ def _read_config(run: Path) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import data, distributed, train
+    from . import data, distributed, losses, train
     from .checkpoint import CHECKPOINT_FILE
     from .device import get_device, seed_everything
 
@@ -153,6 +158,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         config = {**DEFAULTS[args.model], "seed": 0, "source": "auto", "image_size": None, **given}
         config["root"] = args.root
+        if config["model"] == "mlp":
+            config["g_hidden"] = [config["width"], 2 * config["width"]]
 
     device = get_device(args.device)
     group = distributed.Group.join(device)  # several processes under torchrun, else one
@@ -202,8 +209,10 @@ def _train(args: argparse.Namespace) -> int:
             loader(dataset[0]), loader(dataset[1], offset=1), **common,
         )  # fmt: skip
     else:
+        smooth = config.get("smooth") or 1.0  # target of real images (1.0: no label smoothing)
+        d_loss = functools.partial(losses.d_loss_bce, smooth=smooth)
         history = train.fit_gan(
-            nets["G"], nets["D"], loader(dataset), z_dim=config["z_dim"], **common
+            nets["G"], nets["D"], loader(dataset), z_dim=config["z_dim"], d_loss=d_loss, **common
         )
     last = (
         f"d_loss {history.d_loss[-1]:.3f}, g_loss {history.g_loss[-1]:.3f}"
@@ -278,6 +287,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -321,10 +337,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--width",
         type=_positive_int,
-        help="network width (default: mlp 128, dcgan 64, cyclegan 64)",
+        help="network width (default: mlp 256, i.e. G z-256-512 and D 512-256 as in lesson 01; "
+        "dcgan 64; cyclegan 64)",
+    )
+    t.add_argument(
+        "--smooth",
+        type=_unit_interval,
+        help="target of real images in the BCE loss, label smoothing (default 0.9; 1 = none)",
     )
     t.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
-    t.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU, fp16 on CUDA)")
+    t.add_argument(
+        "--amp",
+        action="store_true",
+        help="mixed precision: float16 with loss scaling on a CUDA GPU; bfloat16 on a CPU with "
+        "native bfloat16 (AVX512-BF16/AMX, Arm BF16); elsewhere it says so and trains in "
+        "float32, since emulated bfloat16 is about ten times slower",
+    )
     t.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
     t.add_argument(
         "--sample-every",
