@@ -47,6 +47,7 @@ __all__ = [
     "random_logits",
     "expect_scalar",
     "expect_connected",
+    "call_explained",
 ]
 
 #: The negative slope of every LeakyReLU in the course (DCGAN, CycleGAN, the MLP GAN).
@@ -327,3 +328,32 @@ def expect_connected(loss: Tensor, what: str, *, expected: str) -> None:
             found="a loss cut off from its inputs (no grad_fn)",
             hint="compute it with torch operations on the logits: no .item(), .detach() or numpy",
         )
+
+
+# --------------------------------------------------------------------------- torch's errors
+def call_explained(
+    fn: Callable[..., Any],
+    *args: Any,
+    what: str,
+    explain: dict[str, tuple[str, str]],
+    **kwargs: Any,
+) -> Any:
+    """Run learner code like :func:`call`, and translate torch's error for a known mistake.
+
+    ``explain`` maps a fragment of torch's message (any case) to ``(mistake, hint)``: the mistake
+    that makes torch say it, and the idea that fixes it. The first fragment found in the error
+    gives the failure's ``found`` (the mistake, then torch's words, so the learner can match it
+    with the traceback) and its ``hint``; an error no fragment matches fails as in :func:`call`.
+    """
+    try:
+        return call(fn, *args, what=what, **kwargs)
+    except CheckFailed as failure:
+        for fragment, (mistake, hint) in explain.items():
+            if fragment.lower() in failure.found.lower():
+                raise CheckFailed(
+                    what,
+                    expected=failure.expected,
+                    found=f"{mistake} (torch says: {failure.found})",
+                    hint=hint,
+                ) from None
+        raise
