@@ -31,21 +31,61 @@ def test_batch_norm_check_uses_a_fresh_reference_each_time(capsys):
 @pytest.mark.parametrize(
     ("broken", "fragment"),
     [
-        (bank.BNBiasedRunningVar, "running_var with the unbiased variance"),
-        (bank.BNUnbiasedNormalisation, "use the biased variance (unbiased=False)"),
+        (bank.BNBiasedRunningVar, "running_var is updated with the biased variance"),
+        (bank.BNUnbiasedNormalisation, "normalise with the biased variance"),
         (bank.BNMomentumFlipped, "momentum weighs the NEW statistic"),
-        (bank.BNNoRunningUpdate, "updated in every train-mode call"),
+        (bank.BNNoRunningUpdate, "update them in every train-mode call"),
         (bank.BNAlwaysBatchStats, "eval mode must not use the batch's statistics"),
+        (bank.BNTrainMethodAsFlag, "eval mode must not use the batch's statistics"),
+        (bank.BNUpdatesInEval, "eval mode must leave the running statistics alone"),
         (bank.BNDetachedStats, "gradient to the input"),
-        (bank.BNNoScaleShift, "no parameters at all"),
-        (bank.BNPlainAttributes, "register_buffer"),
+        (bank.BNNoScaleShift, "make them nn.Parameters"),
+        (bank.BNScaleStartsAtZero, "the scale starts at 1"),
+        (bank.BNParametersRowShaped, "one scale and one shift per feature"),
+        (bank.BNPlainAttributes, "plain tensor attribute"),
+        (bank.BNRunningAsParameters, "is a learnable nn.Parameter"),
+        (bank.BNRunningWithHistory, "running averages with no autograd history"),
+        (bank.BNRunningWithHistoryInPlace, "running averages with no autograd history"),
+        (bank.BNRunningVarStartsAtZero, "running_var starts at 1"),
+        (bank.BNNoEps, "NaN or Inf values: a division by zero"),
+        (bank.BNEpsOutsideSqrt, "eps goes under the square root"),
+        (bank.BNEpsOnlyInTrainMode, "eps belongs in eval mode too"),
+        (bank.BNNoAffine, "scale by the learnable scale and add the learnable shift"),
+        (bank.BNShiftBeforeScale, "scale first, then shift"),
+        (bank.BNPerExample, "one value per feature"),
+        (bank.BNInPlaceOnInput, "the input was changed in place"),
         (bank.BNNoNormalisation, "statistics of this batch"),
         (bank.BNReturnsNone, "found:    None"),
         (nn.Linear, "TypeError"),
+        (nn.BatchNorm2d, "the batch norm for images given vectors"),
     ],
 )
 def test_batch_norm_catches_mistakes(broken, fragment):
     fails(check.batch_norm, broken, fragment)
+
+
+def test_batch_norm_2d_passes_on_reference(capsys):
+    check.batch_norm_2d(bank.BatchNorm2d)
+    check.batch_norm_2d(bank.BatchNorm2dDirect)
+    check.batch_norm_2d(nn.BatchNorm2d)
+    out = capsys.readouterr().out
+    assert out.count("\u2714") == 3 and "nn.BatchNorm2d" in out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragment"),
+    [
+        (bank.BN2dReshapeOnly, "mixes the channels"),
+        (bank.BN2dNoInversePermute, "undo the moves in reverse order"),
+        (bank.BN2dNoReshape, "line up with the feature dimension"),
+        (bank.BN2dParametersNotLinedUp, "line up with the feature dimension"),
+        (bank.BN2dViewAfterPermute, "a view cannot regroup it"),
+        (bank.BatchNorm, "line up with the feature dimension"),
+        (nn.BatchNorm1d, "the batch norm for vectors given images"),
+    ],
+)
+def test_batch_norm_2d_catches_mistakes(broken, fragment):
+    fails(check.batch_norm_2d, broken, fragment)
 
 
 def test_classifier_passes_on_reference(capsys):
@@ -61,8 +101,13 @@ def test_classifier_passes_on_reference(capsys):
         (bank.ClassifierBiasBeforeBN, "no bias in a linear layer followed by BN"),
         (bank.ClassifierIgnoresFlag, "no batch norm"),
         (bank.ClassifierBNOnOutput, "after the last nn.Linear"),
-        (bank.ClassifierSoftmax, "CrossEntropyLoss takes logits"),
+        (bank.ClassifierSoftmax, "applies the softmax itself"),
         (bank.ClassifierNoFlag, "TypeError"),
+        (bank.ClassifierNoFlatten, "flatten each image"),
+        (bank.ClassifierBNSizedForInput, "a BN layer sized for a different number"),
+        (bank.ClassifierBatchNorm2d, "the batch norm for vectors"),
+        (bank.ClassifierNoActivation, "an activation between the linear layers"),
+        (bank.ClassifierBNOnInput, "the flattened images as they are"),
     ],
 )
 def test_classifier_catches_mistakes(broken, fragment):
