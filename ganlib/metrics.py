@@ -10,6 +10,11 @@ A GAN's losses say little about sample quality, so lessons measure the samples d
   it is the better choice for small sets.
 * **class coverage**: classify generated digits; a collapsed generator draws only a few classes.
 * **ring modes**: on the 2-D ring of Gaussians, how many modes the samples reach.
+* **calibrated score**: where a generator's FID lies, on a log scale, between real data (the
+  floor: the FID of real images against other real images) and an untrained generator of the
+  same architecture (the ceiling), measured on one's own data and features; 1 is as good as
+  real data, 0 no better than untrained.
+* **nearest neighbours**: the training image closest to each sample, to look for memorisation.
 
 The features come from the small offline networks of :mod:`ganlib.features` (``"mnist"``,
 ``"svhn"``, ``"celeba"``) or from Inception-v3 when torchmetrics / torch-fidelity is installed
@@ -26,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganlib.features import Extractor, classify, extract
+from ganlib.features import Extractor, as_float_images, classify, extract
 
 __all__ = [
     "fid",
@@ -38,6 +43,10 @@ __all__ = [
     "ring_centers",
     "ring_of_gaussians",
     "ring_modes",
+    "calibrated_score",
+    "Calibration",
+    "calibrate",
+    "nearest_neighbours",
 ]
 
 
@@ -294,3 +303,147 @@ def ring_modes(
     per_mode = torch.bincount(nearest[good], minlength=len(centers))
     covered = int((per_mode >= max(1, min_share * len(samples))).sum())
     return covered, float(good.float().mean())
+
+
+# --------------------------------------------------------------------------- calibrated score
+
+
+def calibrated_score(fid: float, floor: float, ceiling: float) -> float:
+    """Where ``fid`` lies between real data (1.0) and an untrained generator (0.0), on a log scale.
+
+    ``floor`` is the FID between two sets of *real* images (e.g. held-out against training
+    images), with the same features and numbers of images as ``fid``: what a generator that drew
+    real faces would get (not 0: FID from finite sets is biased upwards). ``ceiling`` is the FID
+    of an untrained generator of the same architecture. The score is
+
+        log(ceiling / fid) / log(ceiling / floor)
+
+    1 for a generator as good as real data, 0 for one no better than untrained, 0.5 for the
+    geometric mean of the two ends. The scale is logarithmic because FIDs span orders of
+    magnitude: an untrained generator's near-blank images lie hundreds of units away, while a
+    blurry and a sharp generator differ by tens; on a linear scale anything face-coloured would
+    look "most of the way there". Each halving of the FID moves the score by the same amount.
+    A fixed FID threshold means something else for every dataset, image size, feature network
+    and number of samples; the two ends of this scale move with them.
+    """
+    values = {"fid": fid, "floor": floor, "ceiling": ceiling}
+    bad = [f"{k}={v!r}" for k, v in values.items() if not math.isfinite(float(v)) or v < 0]
+    if bad:
+        raise ValueError(f"calibrated_score needs finite FIDs >= 0, got {', '.join(bad)}")
+    if not 0 < floor < ceiling:
+        raise ValueError(
+            f"the untrained generator's FID (ceiling {ceiling:.3g}) must be above the real-vs-real "
+            f"FID (floor {floor:.3g}), and the floor above 0: is the untrained generator really "
+            "untrained, and are the two real sets different images of the same data?"
+        )
+    fid = max(float(fid), floor * 1e-6)  # a FID of 0 (identical sets) is as good as it gets
+    return float(math.log(ceiling / fid) / math.log(ceiling / floor))
+
+
+#: Images per KID subset in :func:`calibrate` (as in the KID paper).
+KID_SUBSET = 1000
+
+
+@dataclass
+class Calibration:
+    """A generator's FID and KID, with the two ends of the scale measured alongside."""
+
+    fid: float  # samples vs held-out images
+    fid_real: float  # the floor: other real images vs held-out images
+    fid_untrained: float  # the ceiling: an untrained generator's samples vs held-out images
+    kid: float  # KID of the samples (unbiased: near 0 for real images)
+    kid_real: float
+    kid_untrained: float
+    n: int  # images in each set
+
+    @property
+    def score(self) -> float:
+        """:func:`calibrated_score`: 1 as good as real data, 0 no better than untrained."""
+        return calibrated_score(self.fid, self.fid_real, self.fid_untrained)
+
+    def __str__(self) -> str:
+        return (
+            f"FID {self.fid:.2f} (real faces {self.fid_real:.2f}, untrained {self.fid_untrained:.1f}),"
+            f" KID {self.kid:.4f} (real {self.kid_real:.4f}, untrained {self.kid_untrained:.4f}),"
+            f" score {self.score:.2f} on {self.n} images"
+        )
+
+
+def calibrate(
+    held_out: object,
+    samples: object,
+    untrained: object,
+    other_real: object,
+    features: str | Extractor = "celeba",
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> Calibration:
+    """FID and KID of ``samples`` against ``held_out``, with the floor and the ceiling.
+
+    ``other_real``: real images that are not in ``held_out`` (e.g. training images), for the
+    floor; ``untrained``: samples of an untrained generator of the same architecture, for the
+    ceiling. All four sets are image batches (N, C, H, W) in [-1, 1] or uint8; use the same
+    number of images in each, since FID's bias depends on it. Features are computed once per set.
+    """
+    sets = {
+        "held_out": held_out,
+        "samples": samples,
+        "untrained": untrained,
+        "other_real": other_real,
+    }
+    for name, images in sets.items():
+        _require_images(images, name)
+    f = {k: extract(v, features, batch_size=batch_size, device=device) for k, v in sets.items()}
+    n = min(len(v) for v in f.values())
+
+    subsets = 1 if n <= KID_SUBSET else 20  # a subset as large as the set is the set itself
+
+    def both(other: str) -> tuple[float, float]:
+        return (
+            fid_from_features(f["held_out"], f[other]),
+            kid_from_features(f["held_out"], f[other], subsets, KID_SUBSET),
+        )
+
+    (fid_fake, kid_fake), (fid_real, kid_real), (fid_0, kid_0) = (
+        both("samples"),
+        both("other_real"),
+        both("untrained"),
+    )
+    return Calibration(fid_fake, fid_real, fid_0, kid_fake, kid_real, kid_0, n)
+
+
+# --------------------------------------------------------------------------- memorisation
+
+
+def nearest_neighbours(
+    queries: object, candidates: object, *, chunk: int = 1024
+) -> tuple[Tensor, Tensor]:
+    """For each query image, the closest candidate image in pixels: (distances, indices).
+
+    Both are image batches (N, C, H, W) of the same size, in [-1, 1] or uint8. The distance is
+    the root-mean-square pixel difference in [-1, 1] units (0: identical; about 0.5 between
+    unrelated faces). A generator that memorised its training set draws samples whose nearest
+    training image is almost the same picture; one that generalises draws new faces, as far
+    from their nearest training face as real held-out faces are. The candidates are converted
+    ``chunk`` at a time, so a large uint8 training set is never copied to float at once.
+    """
+    q = as_float_images(queries, "queries").flatten(1)
+    pool = getattr(candidates, "images", candidates)
+    if not isinstance(pool, Tensor):
+        pool = torch.as_tensor(np.asarray(pool))
+    if len(pool) == 0:
+        raise ValueError("no candidate images to compare with")
+    if pool[0].numel() != q.shape[1]:
+        raise ValueError(
+            f"queries and candidates must have the same image size, got {q.shape[1]} and "
+            f"{pool[0].numel()} values per image: preprocess both the same way"
+        )
+    best_d = torch.full((len(q),), math.inf)
+    best_i = torch.zeros(len(q), dtype=torch.long)
+    for start in range(0, len(pool), chunk):
+        part = as_float_images(pool[start : start + chunk], "candidates").flatten(1)
+        d, i = torch.cdist(q, part.to(q.device)).min(dim=1)
+        better = d < best_d
+        best_d[better], best_i[better] = d[better], i[better] + start
+    return best_d / math.sqrt(q.shape[1]), best_i

@@ -247,3 +247,82 @@ def test_ring_modes_bad_input():
         metrics.ring_modes(torch.zeros(10, 3), centers, 0.02)
     with pytest.raises(ValueError, match="std"):
         metrics.ring_modes(torch.zeros(10, 2), centers, 0.0)
+
+
+# --------------------------------------------------------------------------- calibrated score
+
+
+def test_calibrated_score_places_fid_between_real_data_and_an_untrained_generator():
+    floor, ceiling = 2.0, 800.0
+    assert metrics.calibrated_score(ceiling, floor, ceiling) == pytest.approx(0.0)
+    assert metrics.calibrated_score(floor, floor, ceiling) == pytest.approx(1.0)
+    middle = (floor * ceiling) ** 0.5  # the geometric mean: halfway on the log scale
+    assert metrics.calibrated_score(middle, floor, ceiling) == pytest.approx(0.5)
+    # each halving of the FID adds the same amount
+    steps = [metrics.calibrated_score(f, floor, ceiling) for f in (400.0, 200.0, 100.0)]
+    assert steps[1] - steps[0] == pytest.approx(steps[2] - steps[1])
+    assert metrics.calibrated_score(1000.0, floor, ceiling) < 0  # worse than untrained
+    assert 1 < metrics.calibrated_score(0.0, floor, ceiling) < float("inf")
+
+
+@pytest.mark.parametrize(
+    ("fid", "floor", "ceiling", "match"),
+    [
+        (10.0, 5.0, 5.0, "must be above"),
+        (10.0, 50.0, 5.0, "must be above"),
+        (10.0, 0.0, 5.0, "floor above 0"),
+        (float("nan"), 1.0, 5.0, "finite"),
+        (-1.0, 1.0, 5.0, "finite FIDs >= 0"),
+    ],
+)
+def test_calibrated_score_refuses_ends_that_make_no_scale(fid, floor, ceiling, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.calibrated_score(fid, floor, ceiling)
+
+
+def _blobs(n, seed, size=16):
+    g = torch.Generator().manual_seed(seed)
+    small = torch.rand(n, 3, 4, 4, generator=g) * 2 - 1
+    return torch.nn.functional.interpolate(small, size=(size, size), mode="bilinear")
+
+
+def test_calibrate_measures_both_ends_on_the_same_images():
+    held_out, other_real, samples = _blobs(300, 1), _blobs(300, 2), _blobs(300, 3)
+    untrained = torch.zeros(300, 3, 16, 16) + 0.01 * torch.randn(300, 3, 16, 16)  # near-blank
+    c = metrics.calibrate(held_out, samples, untrained, other_real, features="celeba")
+    assert c.n == 300
+    assert c.fid_real < 0.2 * c.fid_untrained and c.fid < 0.2 * c.fid_untrained
+    assert c.fid == pytest.approx(metrics.fid(held_out, samples, features="celeba"))
+    assert c.score == metrics.calibrated_score(c.fid, c.fid_real, c.fid_untrained) > 0.8
+    assert abs(c.kid) < 0.1 < c.kid_untrained
+    assert "score" in str(c) and "untrained" in str(c)
+    tinted = samples.clone()
+    tinted[:, 0] = 1.0  # varied, but every image red: worse than blank images, a score below 0
+    worse = metrics.calibrate(held_out, tinted, untrained, other_real, features="celeba")
+    assert worse.score < 0 < c.score
+
+
+# --------------------------------------------------------------------------- nearest neighbours
+
+
+def test_nearest_neighbours_finds_copies_in_any_chunk():
+    candidates = _blobs(50, 4)
+    queries = torch.cat([candidates[[7, 31]], _blobs(3, 5)])
+    distance, index = metrics.nearest_neighbours(queries, candidates, chunk=8)
+    assert index[:2].tolist() == [7, 31] and distance[:2].abs().max() < 1e-3
+    assert (distance[2:] > 0.05).all()
+    whole = metrics.nearest_neighbours(queries, candidates, chunk=1000)
+    assert torch.equal(whole[1], index) and torch.allclose(whole[0], distance, atol=1e-3)
+    # brute force: the RMS pixel distance to the closest candidate
+    gaps = ((queries[:, None] - candidates[None]) ** 2).flatten(2).mean(-1).sqrt()
+    assert torch.allclose(distance, gaps.min(1).values, atol=1e-4)
+
+
+def test_nearest_neighbours_takes_uint8_and_refuses_mismatched_sizes():
+    pixels = ((_blobs(10, 6) + 1) * 127.5).round().to(torch.uint8)
+    distance, index = metrics.nearest_neighbours(pixels[:3], pixels)
+    assert index.tolist() == [0, 1, 2] and distance.max() < 1e-6
+    with pytest.raises(ValueError, match="same image size"):
+        metrics.nearest_neighbours(_blobs(2, 1, size=8), _blobs(4, 2))
+    with pytest.raises(ValueError, match="no candidate"):
+        metrics.nearest_neighbours(_blobs(2, 1), _blobs(0, 2))
