@@ -1,4 +1,4 @@
-"""Lesson 05 project checks: pass a working design, catch each typical mistake with its message."""
+"""Lesson 05 project checks: pass working designs, catch each typical mistake with its message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganlib.checks import lesson05 as check
-from ganlib.data import ImageDataset
+from ganlib.data import standins
 
 try:
     from tests.broken import fails_with as fails
@@ -23,6 +23,45 @@ def faces(n=16, size=32):
     return torch.rand(n, 3, size, size, generator=g) * 2 - 1
 
 
+# --------------------------------------------------------------------------- preprocess
+@pytest.mark.parametrize(
+    "fn",
+    [
+        bank.preprocess,
+        bank.preprocess_bicubic_rounded_side,
+        bank.preprocess_area,
+        bank.preprocess_torchvision,
+    ],
+)
+def test_preprocess_passes_correct_versions(fn, capsys):
+    check.preprocess(fn)
+    assert "\u2714 preprocess" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.preprocess_no_crop, ["central 80%", "resized whole"]),
+        (bank.preprocess_corner, ["top-left corner", "centre it"]),
+        (bank.preprocess_cuts_share, ["crop=0.8", "to KEEP", "not the share to cut away"]),
+        (bank.preprocess_area_share, ["share of the side", "not of the area"]),
+        (bank.preprocess_fixed_crop, ["crop=0.6", "use the crop argument"]),
+        (bank.preprocess_no_antialias, ["averages the pixels", "aliasing", "moire"]),
+        (bank.preprocess_nearest, ["aliasing"]),
+        (bank.preprocess_float, ["uint8 pixels 0..255", "leave the scaling to the loader"]),
+        (bank.preprocess_float_pixels, ["uint8", "convert to uint8"]),
+        (bank.preprocess_unit_uint8, ["scaled to [0, 1]", "keep 0..255"]),
+        (bank.preprocess_channels_last, ["channels first", "channels last"]),
+        (bank.preprocess_not_resized, ["(4, 3, 32, 32)", "not resized"]),
+        (bank.preprocess_in_place, ["input tensor changed", "work on a copy"]),
+        (None, ["a function or class you can call"]),
+    ],
+)
+def test_preprocess_catches_mistakes(broken, fragments):
+    fails(check.preprocess, broken, fragments=fragments)
+
+
+# --------------------------------------------------------------------------- data pipeline
 def test_data_pipeline_accepts_batches_pairs_and_loaders(capsys):
     batch = faces()
     check.data_pipeline(batch)
@@ -35,8 +74,9 @@ def test_data_pipeline_accepts_batches_pairs_and_loaders(capsys):
 @pytest.mark.parametrize(
     ("data", "fragments"),
     [
-        ((faces() + 1) / 2, ["looks like [0, 1]", "x * 2 - 1"]),
-        (faces() * 127.5 + 127.5, ["range [", "x / 127.5 - 1"]),
+        ((faces() + 1) / 2, ["looks like [0, 1]", "black must be -1"]),
+        (faces() * 127.5 + 127.5, ["range [", "pixel 0 to -1"]),
+        (faces() / 2, ["squeezed", "2/255"]),
         (((faces() + 1) * 127.5).to(torch.uint8), ["float images", "uint8"]),
         (faces(size=64), ["(N, 3, 32, 32)", "shape (16, 3, 64, 64)"]),
         (faces()[:, :1], ["colour images"]),
@@ -52,154 +92,213 @@ def test_data_pipeline_catches_mistakes(data, fragments):
     fails(check.data_pipeline, data, fragments=fragments)
 
 
-def test_networks_pass_on_reference(capsys):
+# --------------------------------------------------------------------------- networks
+def test_networks_pass_on_the_reference_and_variants(capsys):
     check.discriminator(bank.Discriminator)
+    check.discriminator(bank.DiscriminatorSpectral)
+    check.discriminator(bank.Discriminator, image_size=64)
     check.generator(bank.Generator, z_dim=Z)
-    assert capsys.readouterr().out.count("\u2714") == 2
-
-
-@pytest.mark.parametrize(
-    ("checker", "broken", "fragments"),
-    [
-        (
-            check.discriminator,
-            bank.DiscriminatorMap,
-            ["one score per image", "shape (8, 32, 4, 4)"],
-        ),
-        (check.discriminator, bank.DiscriminatorConstant, ["the same score for all"]),
-        (check.discriminator, None, ["an nn.Module class or instance"]),
-        (check.generator, bank.GeneratorNoTanh, ["pixels in [-1, 1]", "nn.Tanh()"]),
-        (check.generator, bank.GeneratorConstant, ["the same image for every z"]),
-        (check.generator, bank.GeneratorSmall, ["shape (8, 3, 32, 32)", "shape (8, 3, 16, 16)"]),
-    ],
-)
-def test_networks_catch_mistakes(checker, broken, fragments):
-    kwargs = {"z_dim": Z} if checker is check.generator else {}
-    fails(checker, broken, fragments=fragments, **kwargs)
-
-
-def test_generator_with_the_wrong_latent_size_is_named():
-    fails(check.generator, bank.Generator, z_dim=Z + 1, fragments=["is z_dim right?"])
-
-
-def test_training_step_passes_and_leaves_the_learners_networks_alone(capsys):
-    G, D = bank.Generator(), bank.Discriminator()
-    weights = {k: v.clone() for k, v in G.state_dict().items()}
-    check.training_step(bank.train_step, G, D, z_dim=Z)
-    assert "\u2714 training step" in capsys.readouterr().out
-    assert all(torch.equal(weights[k], v) for k, v in G.state_dict().items())
+    check.generator(bank.Generator, z_dim=Z, image_size=64)
+    assert capsys.readouterr().out.count("\u2714") == 5
 
 
 @pytest.mark.parametrize(
     ("broken", "fragments"),
     [
-        (bank.step_not_detached, ["fake.detach()", "backward ran into the generator"]),
-        (bank.step_not_detached_fresh_fake, ["2 backward passes", "fake.detach()"]),
-        (bank.step_no_g_update, ["the generator updated", "opt_g.step()"]),
-        (bank.step_returns_tensors_dict, ["(d_loss, g_loss)", "dict"]),
-        (bank.step_nan, ["two finite numbers"]),
-        (bank.step_wrong_signature, ["TypeError"]),
+        (bank.DiscriminatorMap, ["one score per image", "shape (8, 32, 4, 4)"]),
+        (bank.DiscriminatorMean, ["one score per image", "keep the batch dimension"]),
+        (bank.DiscriminatorConstant, ["the same score for all"]),
+        (bank.DiscriminatorSigmoid, ["raw scores", "a sigmoid at the end"]),
+        (bank.DiscriminatorTanh, ["raw scores", "a tanh at the end", "unbounded"]),
+        (bank.DiscriminatorReLU, ["negative values through", "(a ReLU)", "leaky activation"]),
+        (bank.DiscriminatorFunctionalReLU, ["(a ReLU)"]),
+        (bank.DiscriminatorDefaultSlope, ["slope 0.01", "almost a ReLU"]),
+        (bank.DiscriminatorNoActivation, ["a nonlinearity between", "one linear map"]),
+        (bank.DiscriminatorUnusedLayer, ["no gradient for extra.weight"]),
+        (bank.DiscriminatorFor64, ["(N, 3, 32, 32)", "built for image_size=32"]),
+        (None, ["an nn.Module class or instance"]),
+    ],
+)
+def test_discriminator_catches_mistakes(broken, fragments):
+    fails(check.discriminator, broken, fragments=fragments)
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.GeneratorNoTanh, ["pixels in [-1, 1]", "range ["]),
+        (bank.GeneratorSigmoid, ["no negative values"]),
+        (bank.GeneratorClamp, ["cut off at -1 and 1"]),
+        (bank.GeneratorConstant, ["the same image for every z"]),
+        (bank.GeneratorOwnNoise, ["same image for the same z", "random numbers of its own"]),
+        (bank.GeneratorPartOfZ, ["every coordinate of z", "8 of the 16 coordinates"]),
+        (bank.GeneratorMixesBatch, ["only on its own z", "other z's in the batch"]),
+        (bank.GeneratorSmall, ["shape (8, 3, 32, 32)", "shape (8, 3, 16, 16)"]),
+        (bank.GeneratorFixedZ, ["is z_dim=16 what the first layer expects?"]),
+    ],
+)
+def test_generator_catches_mistakes(broken, fragments):
+    fails(check.generator, broken, z_dim=Z, fragments=fragments)
+
+
+# --------------------------------------------------------------------------- losses
+@pytest.mark.parametrize(
+    ("loss", "d_loss", "g_loss"),
+    [
+        ("bce", bank.d_loss_bce, bank.g_loss_bce),
+        ("bce", bank.d_loss_bce_halved, bank.g_loss_bce),
+        ("lsgan", bank.d_loss_lsgan, bank.g_loss_lsgan),
+        ("lsgan", bank.d_loss_lsgan, bank.g_loss_lsgan_half),
+        ("hinge", bank.d_loss_hinge, bank.g_loss_hinge),
+    ],
+)
+def test_losses_pass(loss, d_loss, g_loss, capsys):
+    check.losses(d_loss, g_loss, loss=loss, smooth=bank.SMOOTH)
+    assert f"\u2714 losses: D and G losses match ganlib.losses ({loss}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("loss", "d_loss", "g_loss", "fragments"),
+    [
+        ("bce", bank.d_loss_bce_swapped, bank.g_loss_bce, ["d_loss_fn (bce", "swapped"]),
+        ("bce", bank.d_loss_bce_two_sided, bank.g_loss_bce, ["one-sided label smoothing"]),
+        ("bce", bank.d_loss_bce_unsmoothed, bank.g_loss_bce, ["smoothed label 0.9, not 1"]),
+        ("bce", bank.d_loss_bce_sigmoid_first, bank.g_loss_bce, ["do not apply it first"]),
+        ("bce", bank.d_loss_bce_summed, bank.g_loss_bce, ["average over the batch"]),
+        (
+            "bce",
+            bank.d_loss_bce_probabilities,
+            bank.g_loss_bce,
+            ["BCE for probabilities was given raw scores", "takes logits"],
+        ),
+        ("bce", bank.d_loss_bce_log_sigmoid, bank.g_loss_bce, ["confident scores", "stably"]),
+        ("bce", bank.d_loss_bce_item, bank.g_loss_bce, ["the loss as a tensor", "cuts it off"]),
+        ("bce", bank.d_loss_bce_per_sample, bank.g_loss_bce, ["the mean over the batch"]),
+        ("bce", bank.d_loss_bce, bank.g_loss_bce_minimax, ["g_loss_fn (bce", "saturates"]),
+        ("bce", bank.d_loss_bce, bank.g_loss_bce_zeros, ["label them 1, not 0"]),
+        ("bce", bank.d_loss_bce, bank.g_loss_bce_smoothed, ["no label smoothing in G's"]),
+        ("bce", bank.d_loss_bce, bank.g_loss_bce_log_sigmoid, ["a finite loss"]),
+        ("lsgan", bank.d_loss_lsgan_swapped, bank.g_loss_lsgan, ["swapped"]),
+        ("lsgan", bank.d_loss_lsgan_abs, bank.g_loss_lsgan, ["square the differences"]),
+        ("lsgan", bank.d_loss_lsgan, bank.g_loss_lsgan_zero, ["scored 1 (real), not 0"]),
+        ("lsgan", bank.d_loss_bce, bank.g_loss_lsgan, ["d_loss_fn (lsgan", "(real score - 1)^2"]),
+        ("hinge", bank.d_loss_hinge_no_relu, bank.g_loss_hinge, ["Wasserstein critic"]),
+        ("hinge", bank.d_loss_hinge_swapped, bank.g_loss_hinge, ["signs are swapped"]),
+        ("hinge", bank.d_loss_hinge, bank.g_loss_hinge_relu, ["without a ReLU"]),
+        ("hinge", bank.d_loss_hinge, bank.g_loss_hinge_sign, ["minimise minus their mean"]),
+        ("wgan", bank.d_loss_hinge, bank.g_loss_hinge, ["LOSS one of 'bce', 'lsgan'", "'wgan'"]),
+    ],
+)
+def test_losses_catch_mistakes(loss, d_loss, g_loss, fragments):
+    fails(check.losses, d_loss, g_loss, loss=loss, smooth=bank.SMOOTH, fragments=fragments)
+
+
+# --------------------------------------------------------------------------- training step
+def step_check(step, **kwargs):
+    options = {"d_loss_fn": bank.d_loss_bce, "g_loss_fn": bank.g_loss_bce, "z_dim": Z}
+    check.training_step(step, bank.Generator, bank.Discriminator, **{**options, **kwargs})
+
+
+@pytest.mark.parametrize("step", [bank.train_step, bank.step_frozen_d_floats])
+def test_training_step_passes_and_leaves_the_learners_networks_alone(step, capsys):
+    G, D = bank.Generator(), bank.Discriminator()
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    check.training_step(
+        step, G, D, d_loss_fn=bank.d_loss_hinge, g_loss_fn=bank.g_loss_hinge, z_dim=Z
+    )
+    assert "\u2714 training step" in capsys.readouterr().out
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    ("broken", "fragments"),
+    [
+        (bank.step_not_detached, ["D's loss reached G", "detach the fakes"]),
+        (bank.step_not_detached_fresh_fakes, ["D's loss sent gradients into G", "detach"]),
+        (bank.step_stale_verdict, ["verdict from before its update", "score the fakes"]),
+        (bank.step_detached_for_g, ["G got no gradient", "not detached"]),
+        (bank.step_no_g_update, ["one update of D, then one of G", "updates: d"]),
+        (bank.step_g_first, ["order of the updates: g", "D learns first"]),
+        (bank.step_no_d_zero_grad, ["step 2", "zero D's gradients", "add up"]),
+        (bank.step_swapped_scores, ["real scores first, then the fake ones"]),
+        (bank.step_notebook_losses, ["another loss (bce with real target 0.9) than the one"]),
+        (bank.step_minus_d_loss_for_g, ["G's update", "not minus D's loss"]),
+        (bank.step_notebook_z_dim, ["z of shape (8, 16)", "step's own z_dim"]),
+        (bank.step_batch_size_z, ["as many fakes as real images (8)", "z for 64 fakes"]),
+        (bank.step_d_frozen_for_good, ["step 2", "switch them back on"]),
+        (bank.step_returns_tuple, ["a dict of named numbers", "tuple"]),
+        (bank.step_loss_after_update, ["d_loss", "computed before the optimizer step"]),
+        (bank.step_nan, ["a finite number", "nan"]),
+        (bank.step_old_signature, ["g_optimizer", "step(real, G=..., D=..., g_optimizer=..."]),
     ],
 )
 def test_training_step_catches_mistakes(broken, fragments):
+    fails(step_check, broken, fragments=fragments)
+
+
+def test_training_step_names_networks_that_do_not_fit_together():
     fails(
         check.training_step,
-        broken,
+        bank.train_step,
         bank.Generator,
-        bank.Discriminator,
+        bank.DiscriminatorFor64,
+        d_loss_fn=bank.d_loss_bce,
+        g_loss_fn=bank.g_loss_bce,
         z_dim=Z,
-        fragments=fragments,
+        fragments=["your networks", "work together at image_size=32", "same image_size"],
     )
 
 
-def test_results_rejects_a_collapsed_generator():
-    fails(check.results, bank.GeneratorConstant(), faces(64), Z, fragments=["collapsed"])
+# --------------------------------------------------------------------------- results
+@pytest.fixture(scope="module")
+def stand_in():
+    """300 held-out and 300 training stand-in faces, preprocessed like the notebook (32 px)."""
+    held_out, _ = standins.celeba_standin("test", n=300, size=40)
+    training, _ = standins.celeba_standin("train", n=300, size=40)
+    return bank.preprocess(held_out, 32, 0.8), bank.preprocess(training, 32, 0.8)
 
 
-def test_results_rejects_what_is_not_a_generator():
-    fails(check.results, bank.Generator, faces(64), Z, fragments=["an nn.Module instance", "type"])
-    fails(check.results, bank.Generator(), "faces", Z, fragments=["held-out faces", "str"])
+def results(G, stand_in, **kwargs):
+    held_out, training = stand_in
+    kwargs = {"untrained": bank.Generator, "n": 300, **kwargs}
+    return check.results(G, held_out, training, Z, **kwargs)
 
 
-class Lookup(torch.nn.Module):
-    """A "generator" that returns real faces: the best FID any generator could reach."""
-
-    def __init__(self, images):
-        super().__init__()
-        self.register_buffer("images", images)
-        self.scale = torch.nn.Parameter(torch.ones(()))
-
-    def forward(self, z):
-        index = (z[:, 0].abs() * 1e4).long() % len(self.images)
-        return self.images[index] * self.scale
+def test_results_pass_real_faces_and_report_the_calibration(stand_in, capsys):
+    other, _ = standins.celeba_standin("train", n=300, size=40, seed=7)
+    outcome = results(bank.Lookup(bank.preprocess(other, 32, 0.8)), stand_in)
+    assert outcome.score > 0.9 and outcome.spread > 0.8
+    metrics = outcome.as_metrics()
+    assert metrics["fid_untrained"] > 10 * metrics["fid_real"] > 0
+    assert metrics["fid"] == outcome.fid and abs(metrics["kid"]) < 0.1 < metrics["kid_untrained"]
+    out = capsys.readouterr().out
+    assert "\u2714 results: FID" in out and "KID" in out and "score" in out
 
 
-def blobs(n=300, size=32, seed=0):
-    """Smooth colour images (upsampled noise): a cheap stand-in for faces."""
-    g = torch.Generator().manual_seed(seed)
-    small = torch.rand(n, 3, 4, 4, generator=g) * 2 - 1
-    return torch.nn.functional.interpolate(
-        small, size=(size, size), mode="bilinear", align_corners=False
-    )
-
-
-def test_results_passes_samples_like_the_held_out_faces(capsys):
-    fid = check.results(Lookup(blobs(seed=1)), blobs(seed=2), Z, source="stand-in")
-    assert 0 <= fid <= check.FID_THRESHOLD_QUICK
-    assert "\u2714 results" in capsys.readouterr().out
-
-
-def test_results_rejects_an_untrained_generator_as_collapsed():
-    """Fresh weights draw near-blank images (about 0.4% of the real spread): the diversity guard
-    rejects them before the FID is measured."""
+def test_results_reject_an_untrained_generator(stand_in):
     torch.manual_seed(0)
-    fails(
-        check.results,
-        bank.Generator(),
-        blobs(),
-        Z,
-        source="stand-in",
-        fragments=["collapsed", "found:    spread 0%"],
-    )
+    fails(results, bank.Generator(), stand_in, fragments=["an untrained or collapsed generator"])
 
 
-def stand_in_dataset(images):
-    """Images in [-1, 1] as an ImageDataset from the offline stand-in: uint8, source "stand-in"."""
-    pixels = ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    return ImageDataset(pixels, name="celeba", split="test", source="stand-in")
+@pytest.mark.parametrize("n_faces", [1, 4])
+def test_results_reject_a_collapsed_generator(stand_in, n_faces):
+    other, _ = standins.celeba_standin("train", n=8, size=40, seed=7)
+    collapsed = bank.collapsed(bank.preprocess(other, 32, 0.8), n_faces)
+    text = fails(results, collapsed, stand_in, fragments=["results", "score"])
+    assert ("collapsed" in text) == (n_faces == 1), text
 
 
-def test_results_takes_a_dataset_with_uint8_images(capsys):
-    fid = check.results(Lookup(blobs(seed=1)), stand_in_dataset(blobs(seed=2)), Z)
-    assert 0 <= fid <= 10  # the uint8 pixels were scaled to [-1, 1] like the samples
-    assert "✔ results" in capsys.readouterr().out
+def test_results_reject_a_half_broken_generator(stand_in):
+    other, _ = standins.celeba_standin("train", n=300, size=40, seed=7)
+    broken = bank.half_broken(bank.preprocess(other, 32, 0.8))
+    fails(results, broken, stand_in, fragments=[f"a score of at least {check.PASS_SCORE:.2f}"])
 
 
-def test_results_picks_the_threshold_from_the_datasets_source():
-    red = blobs(seed=3)
-    red[:, 0] = 1.0
-    held_out = stand_in_dataset(blobs())
-    fails(check.results, Lookup(red), held_out, Z, fragments=["FID <= 150", "found:    FID"])
-    fails(
-        check.results,
-        Lookup(red),
-        held_out,
-        Z,
-        source="download",  # real CelebA: the full threshold
-        fragments=[f"FID <= {check.FID_THRESHOLD_FULL:g}"],
-    )
-
-
-def test_results_fails_varied_but_wrong_samples_under_both_thresholds():
-    red = blobs(seed=3)
-    red[:, 0] = 1.0  # varied faces, but all tinted red
-    tinted = Lookup(red)
-    fails(
-        check.results,
-        tinted,
-        blobs(),
-        Z,
-        source="stand-in",
-        fragments=["FID <= 150", "found:    FID"],
-    )
-    fails(check.results, tinted, blobs(), Z, fragments=[f"FID <= {check.FID_THRESHOLD_FULL:g}"])
+def test_results_rejects_what_is_not_a_generator(stand_in):
+    held_out, training = stand_in
+    fails(check.results, bank.Generator, held_out, training, Z, untrained=bank.Generator,
+          fragments=["an nn.Module instance", "not its class"])  # fmt: skip
+    fails(check.results, bank.Generator(), "faces", training, Z, untrained=bank.Generator,
+          fragments=["held-out faces", "str"])  # fmt: skip
+    fails(check.results, bank.GeneratorSmall(), held_out, training, Z, untrained=bank.Generator,
+          fragments=["samples like the held-out faces", "(300, 3, 16, 16)"])  # fmt: skip
