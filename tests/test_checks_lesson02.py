@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from torch import nn
 
 from ganlib.checks import lesson02 as check
@@ -112,3 +113,15 @@ def test_classifier_passes_on_reference(capsys):
 )
 def test_classifier_catches_mistakes(broken, fragment):
     fails(check.classifier, broken, fragment)
+
+
+@pytest.mark.parametrize(
+    ("checker", "solution"),
+    [(check.batch_norm, bank.BatchNorm), (check.batch_norm_2d, bank.BatchNorm2d)],
+)
+def test_batch_norm_checks_leave_the_learners_random_state_alone(checker, solution):
+    torch.manual_seed(1)
+    untouched = torch.rand(3)
+    torch.manual_seed(1)
+    checker(solution)
+    assert torch.equal(torch.rand(3), untouched)

@@ -256,9 +256,10 @@ def _check_batch_norm(
         shift.copy_(torch.randn(features))
         ref.weight.copy_(scale)
         ref.bias.copy_(shift)
+        upstream = [torch.randn_like(x) for x in batches]  # the gradient arriving from above
     bn.train()
     ref.train()
-    for i, x in enumerate(batches):
+    for i, (x, weights) in enumerate(zip(batches, upstream, strict=True)):
         case = f"{what} in train mode (batch {i + 1})"
         xin = x.clone().requires_grad_(True)
         out = expect_tensor(
@@ -273,7 +274,6 @@ def _check_batch_norm(
             found, s, b = out.detach(), scale.detach(), shift.detach()
             hint = (extra_hint and extra_hint(x, found, s, b)) or _train_hint(x, found, s, b)
             expect_close(out.detach(), expected.detach(), case, atol=1e-4, hint=hint)
-        weights = torch.randn_like(x)
         call((out * weights).sum().backward, what=case)
         (expected * weights).sum().backward()
         if xin.grad is None:
