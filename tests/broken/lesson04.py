@@ -93,6 +93,17 @@ class ResidualNoPadding(ResidualBlock):
         self.block[4] = nn.Identity()
 
 
+class ResidualFixedChannels(nn.Module):
+    """Built for 64 channels whatever it is given (the lesson's full-size width)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.block = ResidualBlock(64).block
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
 # --------------------------------------------------------------------------- generator
 class ResnetGenerator(nn.Module):
     def __init__(
@@ -190,6 +201,16 @@ class GeneratorNoBlocksArg(nn.Module):
         return self.net(x)
 
 
+class GeneratorIgnoresWidth(ResnetGenerator):
+    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 6):
+        super().__init__(channels, 16, n_blocks)
+
+
+class GeneratorIgnoresBlocks(ResnetGenerator):
+    def __init__(self, channels: int = 3, width: int = 64, n_blocks: int = 6):
+        super().__init__(channels, width, 6)
+
+
 # --------------------------------------------------------------------------- discriminator
 class PatchDiscriminator(nn.Module):
     def __init__(
@@ -246,6 +267,16 @@ class PatchGlobal(PatchDiscriminator):
         return self.net(x).mean(dim=(2, 3)).view(-1, 1)
 
 
+class PatchIgnoresWidth(PatchDiscriminator):
+    def __init__(self, channels: int = 3, width: int = 64, n_layers: int = 3):
+        super().__init__(channels, 64, n_layers)
+
+
+class PatchIgnoresLayers(PatchDiscriminator):
+    def __init__(self, channels: int = 3, width: int = 64, n_layers: int = 3):
+        super().__init__(channels, width, 3)
+
+
 # --------------------------------------------------------------------------- losses
 def d_loss_lsgan(real_out, fake_out):
     return 0.5 * (((real_out - 1) ** 2).mean() + (fake_out**2).mean())
@@ -275,6 +306,27 @@ def d_loss_item(real_out, fake_out):
 
 def g_loss_towards_zero(fake_out):
     return (fake_out**2).mean()
+
+
+def d_loss_mse(real_out, fake_out):
+    """Correct: the library's mean squared error against targets 1 and 0."""
+    return 0.5 * (
+        F.mse_loss(real_out, torch.ones_like(real_out))
+        + F.mse_loss(fake_out, torch.zeros_like(fake_out))
+    )
+
+
+def d_loss_sum(real_out, fake_out):
+    return 0.5 * (((real_out - 1) ** 2).sum() + (fake_out**2).sum())
+
+
+def g_loss_halved(fake_out):
+    return 0.5 * ((fake_out - 1) ** 2).mean()
+
+
+def cycle_loss_l1_library(real, reconstructed, weight=10.0):
+    """Correct: torch's L1 loss."""
+    return weight * F.l1_loss(reconstructed, real)
 
 
 def cycle_loss(real, reconstructed, weight=10.0):
@@ -387,21 +439,139 @@ class PoolNeedsTwoArgs(ImagePool):
         super().__init__(size)
 
 
+class PoolFixedSize(ImagePool):
+    """Fills up to 50 whatever size it was built with."""
+
+    def query(self, images):
+        if self.size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            if len(self.images) < 50:
+                self.images.append(image.clone())
+                out.append(image)
+            elif random.random() < 0.5:
+                i = random.randrange(len(self.images))
+                out.append(self.images[i].clone())
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
+class PoolFixedIndex(ImagePool):
+    """Draws the index of the stored image up to 50, whatever the pool's size."""
+
+    def query(self, images):
+        if self.size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif torch.rand(()).item() < 0.5:
+                i = int(torch.randint(50, ()).item())
+                out.append(self.images[i])
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
+class PoolNoSizeZero(ImagePool):
+    """Forgets that size 0 means no pool: draws an index among no images."""
+
+    def query(self, images):
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif torch.rand(()).item() < 0.5:
+                i = int(torch.randint(self.size, ()).item())
+                out.append(self.images[i])
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
+class PoolStoresGraph(ImagePool):
+    """Stores the fakes as they come, still attached to the generator's graph."""
+
+    def query(self, images):
+        if self.size == 0:
+            return images
+        out = []
+        for image in images:
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif random.random() < 0.5:
+                i = random.randrange(self.size)
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
+class PoolTorchRandom(ImagePool):
+    """Correct: torch's random numbers, list indexing of the stored images (the lesson's)."""
+
+    def query(self, images):
+        if self.size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif torch.rand(()).item() < 0.5:
+                i = int(torch.randint(self.size, ()).item())
+                out.append(self.images[i])
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
 # --------------------------------------------------------------------------- training step
+# The step is called as train.fit calls it: the two real batches, then by name the networks,
+# the optimizers, the pools and the loss weights (the check passes weights of its own).
+
+
+def _generator_loss(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    g_loss = (
+        g_loss_lsgan(D_b(fake_b))
+        + g_loss_lsgan(D_a(fake_a))
+        + cycle_loss(real_a, G_ba(fake_b), lambda_cycle)
+        + cycle_loss(real_b, G_ab(fake_a), lambda_cycle)
+        + identity_loss(real_a, G_ba(real_a), lambda_identity)
+        + identity_loss(real_b, G_ab(real_b), lambda_identity)
+    )
+    return g_loss, fake_a, fake_b
+
+
+def _discriminator_step(real_a, real_b, fake_a, fake_b, D_a, D_b, opt_d, pool_a, pool_b):
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
+    opt_d.zero_grad()
+    (d_a_loss + d_b_loss).backward()
+    opt_d.step()
+    return d_a_loss, d_b_loss
+
+
+def _losses(g_loss, d_a_loss, d_b_loss):
+    return {"g_loss": g_loss.detach(), "d_a_loss": d_a_loss.detach(), "d_b_loss": d_b_loss.detach()}
+
+
 def train_step(
-    real_a,
-    real_b,
-    G_ab,
-    G_ba,
-    D_a,
-    D_b,
-    opt_g,
-    opt_d,
-    pool_a,
-    pool_b,
-    lambda_cycle=10.0,
-    lambda_identity=5.0,
-):
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     fake_b, fake_a = G_ab(real_a), G_ba(real_b)
     g_loss = (
         g_loss_lsgan(D_b(fake_b))
@@ -420,10 +590,51 @@ def train_step(
     opt_d.zero_grad()
     (d_a_loss + d_b_loss).backward()
     opt_d.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return {"g_loss": g_loss.detach(), "d_a_loss": d_a_loss.detach(), "d_b_loss": d_b_loss.detach()}
 
 
-def step_not_detached(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_keyword_only(
+    real_a, real_b, *, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Correct: everything after the batches by name only, in another order, with .item()."""
+    out = train_step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+        lambda_cycle, lambda_identity,
+    )  # fmt: skip
+    return {k: v.item() for k, v in out.items()}
+
+
+def step_freezes_d(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Correct: clears every gradient first and freezes D while the generators learn (the
+    library's way), fakes recomputed after the generators' update."""
+    opt_g.zero_grad()
+    opt_d.zero_grad()
+    D_a.requires_grad_(False)
+    D_b.requires_grad_(False)
+    g_loss, _, _ = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    g_loss.backward()
+    opt_g.step()
+    D_a.requires_grad_(True)
+    D_b.requires_grad_(True)
+    with torch.no_grad():
+        fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a)))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b)))
+    (d_a_loss + d_b_loss).backward()
+    opt_d.step()
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def step_not_detached(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     """D first, fakes not detached: D's backward frees the generators' graph."""
     fake_b, fake_a = G_ab(real_a), G_ba(real_b)
     d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a)))
@@ -437,10 +648,13 @@ def step_not_detached(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return _losses(g_loss, d_a_loss, d_b_loss)
 
 
-def step_not_detached_retained(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_not_detached_retained(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     """D first with retain_graph=True: the undetached D loss runs back into the generators."""
     fake_b, fake_a = G_ab(real_a), G_ba(real_b)
     d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a)))
@@ -454,13 +668,16 @@ def step_not_detached_retained(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_
     g_loss.backward()
     opt_d.step()
     opt_g.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return _losses(g_loss, d_a_loss, d_b_loss)
 
 
-def step_not_detached_g_first(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
-    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
-    g_loss = (
-        g_loss_lsgan(D_b(fake_b)) + g_loss_lsgan(D_a(fake_a)) + cycle_loss(real_a, G_ba(fake_b))
+def step_not_detached_g_first(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """G first, then D on the same undetached fakes: backward runs into the freed G graph."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
     )
     opt_g.zero_grad()
     g_loss.backward()
@@ -471,57 +688,245 @@ def step_not_detached_g_first(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    return {"g_loss": g_loss.item()}
+    return {"g_loss": g_loss.detach()}
 
 
-def step_one_direction(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_d_first(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """The discriminators' step first (as in lesson 01), on detached fakes."""
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    d_a_loss, d_b_loss = _discriminator_step(
+        real_a, real_b, fake_a, fake_b, D_a, D_b, opt_d, pool_a, pool_b
+    )
+    g_loss, _, _ = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def _g_then_d(g_loss_fn):
+    """A step whose generator loss is ``g_loss_fn(...)``, otherwise the reference."""
+
+    def step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+        lambda_cycle=10.0, lambda_identity=5.0,
+    ):  # fmt: skip
+        g_loss, fake_a, fake_b = g_loss_fn(
+            real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+        )
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        d_a_loss, d_b_loss = _discriminator_step(
+            real_a, real_b, fake_a, fake_b, D_a, D_b, opt_d, pool_a, pool_b
+        )
+        return _losses(g_loss, d_a_loss, d_b_loss)
+
+    step.__name__ = g_loss_fn.__name__
+    return step
+
+
+@_g_then_d
+def step_one_direction(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    """Only A -> B -> A: G_ab's adversarial and identity terms, the cycle from A."""
     fake_b, fake_a = G_ab(real_a), G_ba(real_b)
     g_loss = (
         g_loss_lsgan(D_b(fake_b))
-        + cycle_loss(real_a, G_ba(fake_b))
-        + identity_loss(real_b, G_ab(real_b))
+        + cycle_loss(real_a, G_ba(fake_b), lambda_cycle)
+        + identity_loss(real_b, G_ab(real_b), lambda_identity)
+    )
+    return g_loss, fake_a, fake_b
+
+
+@_g_then_d
+def step_ignores_weights(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    """Calls the losses with their default weights: the step's lambdas do nothing."""
+    return _generator_loss(real_a, real_b, G_ab, G_ba, D_a, D_b, 10.0, 5.0)
+
+
+@_g_then_d
+def step_ignores_identity_weight(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+):
+    """Passes lambda_cycle on, but not lambda_identity: USE_IDENTITY_LOSS = False does nothing."""
+    return _generator_loss(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, 5.0)
+
+
+@_g_then_d
+def step_identity_as_share(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    """The CycleGAN code's convention: the identity weight as a share of the cycle weight."""
+    return _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity * lambda_cycle
+    )
+
+
+@_g_then_d
+def step_no_identity(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    return _generator_loss(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, 0.0)
+
+
+@_g_then_d
+def step_no_cycle(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    return _generator_loss(real_a, real_b, G_ab, G_ba, D_a, D_b, 0.0, lambda_identity)
+
+
+@_g_then_d
+def step_identity_wrong_generator(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+):
+    """Feeds each generator its input domain for the identity term: G_ab(real_a)."""
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    g_loss = (
+        g_loss_lsgan(D_b(fake_b))
+        + g_loss_lsgan(D_a(fake_a))
+        + cycle_loss(real_a, G_ba(fake_b), lambda_cycle)
+        + cycle_loss(real_b, G_ab(fake_a), lambda_cycle)
+        + identity_loss(real_a, G_ab(real_a), lambda_identity)
+        + identity_loss(real_b, G_ba(real_b), lambda_identity)
+    )
+    return g_loss, fake_a, fake_b
+
+
+@_g_then_d
+def step_swapped_discriminators(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+):
+    """G_ab's winter fakes shown to the summer discriminator D_a."""
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    g_loss = (
+        g_loss_lsgan(D_a(fake_b))
+        + g_loss_lsgan(D_b(fake_a))
+        + cycle_loss(real_a, G_ba(fake_b), lambda_cycle)
+        + cycle_loss(real_b, G_ab(fake_a), lambda_cycle)
+        + identity_loss(real_a, G_ba(real_a), lambda_identity)
+        + identity_loss(real_b, G_ab(real_b), lambda_identity)
+    )
+    return g_loss, fake_a, fake_b
+
+
+@_g_then_d
+def step_cycle_one_way(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity):
+    """The "cycle" term compares the original with its translation, not its round trip."""
+    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
+    g_loss = (
+        g_loss_lsgan(D_b(fake_b))
+        + g_loss_lsgan(D_a(fake_a))
+        + cycle_loss(real_a, fake_b, lambda_cycle)
+        + cycle_loss(real_b, fake_a, lambda_cycle)
+        + identity_loss(real_a, G_ba(real_a), lambda_identity)
+        + identity_loss(real_b, G_ab(real_b), lambda_identity)
+    )
+    return g_loss, fake_a, fake_b
+
+
+def step_no_g_zero_grad(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Never clears the generators' gradients: the last step's are added to this one's."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    g_loss.backward()
+    opt_g.step()
+    d_a_loss, d_b_loss = _discriminator_step(
+        real_a, real_b, fake_a, fake_b, D_a, D_b, opt_d, pool_a, pool_b
+    )
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def step_no_d_zero_grad(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Never clears D's gradients: the last step's and the generator loss's stay in them."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
     )
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
     d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
     d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
+    (d_a_loss + d_b_loss).backward()
+    opt_d.step()
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def step_zero_grads_first(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Clears both optimizers at the start only: the generators' backward then fills D's."""
+    opt_g.zero_grad()
+    opt_d.zero_grad()
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    g_loss.backward()
+    opt_g.step()
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
+    (d_a_loss + d_b_loss).backward()
+    opt_d.step()
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def step_ignores_pool_result(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Asks the pools, then shows the discriminators the new fakes anyway."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    fake_a, fake_b = fake_a.detach(), fake_b.detach()
+    pool_a.query(fake_a)
+    pool_b.query(fake_b)
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(fake_a))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(fake_b))
     opt_d.zero_grad()
     (d_a_loss + d_b_loss).backward()
     opt_d.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return _losses(g_loss, d_a_loss, d_b_loss)
 
 
-def step_no_d_zero_grad(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
-    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
-    g_loss = (
-        g_loss_lsgan(D_b(fake_b))
-        + g_loss_lsgan(D_a(fake_a))
-        + cycle_loss(real_a, G_ba(fake_b))
-        + cycle_loss(real_b, G_ab(fake_a))
-        + identity_loss(real_a, G_ba(real_a))
-        + identity_loss(real_b, G_ab(real_b))
+def step_judges_attached_fakes(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Detaches for the pools, but shows D the attached fakes: D's loss runs into G's graph."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
     )
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
-    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
-    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
-    (d_a_loss + d_b_loss).backward()  # D's gradients still hold the generator loss's
+    pool_a.query(fake_a.detach())
+    pool_b.query(fake_b.detach())
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(fake_a))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(fake_b))
+    opt_d.zero_grad()
+    (d_a_loss + d_b_loss).backward()
     opt_d.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return _losses(g_loss, d_a_loss, d_b_loss)
 
 
-def step_bypasses_pools(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_bypasses_pools(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     """Right losses, but the discriminators only ever see the newest fakes."""
-    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
-    g_loss = (
-        g_loss_lsgan(D_b(fake_b))
-        + g_loss_lsgan(D_a(fake_a))
-        + cycle_loss(real_a, G_ba(fake_b))
-        + cycle_loss(real_b, G_ab(fake_a))
-        + identity_loss(real_a, G_ba(real_a))
-        + identity_loss(real_b, G_ab(real_b))
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
     )
     opt_g.zero_grad()
     g_loss.backward()
@@ -531,32 +936,41 @@ def step_bypasses_pools(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool
     opt_d.zero_grad()
     (d_a_loss + d_b_loss).backward()
     opt_d.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return _losses(g_loss, d_a_loss, d_b_loss)
 
 
-def step_swaps_pools(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_swaps_pools(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     """Each domain's fakes go through the other domain's pool: their histories get mixed up."""
-    return train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_b, pool_a)
+    return train_step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_b, pool_a,
+        lambda_cycle, lambda_identity,
+    )  # fmt: skip
 
 
-def step_pools_twice(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_pools_twice(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     """Queries the pool once more for a log: every query swaps images in and out of the history."""
-    losses = train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b)
+    losses = train_step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+        lambda_cycle, lambda_identity,
+    )  # fmt: skip
     with torch.no_grad():
-        losses["d_a_fake"] = D_a(pool_a.query(G_ba(real_b))).mean().item()
+        losses["d_a_fake"] = D_a(pool_a.query(G_ba(real_b))).mean()
     return losses
 
 
-def step_pools_undetached(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+def step_pools_undetached(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
     """Detaches after the pool: a real pool would store the fakes with the generators' graph."""
-    fake_b, fake_a = G_ab(real_a), G_ba(real_b)
-    g_loss = (
-        g_loss_lsgan(D_b(fake_b))
-        + g_loss_lsgan(D_a(fake_a))
-        + cycle_loss(real_a, G_ba(fake_b))
-        + cycle_loss(real_b, G_ab(fake_a))
-        + identity_loss(real_a, G_ba(real_a))
-        + identity_loss(real_b, G_ab(real_b))
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
     )
     opt_g.zero_grad()
     g_loss.backward()
@@ -566,12 +980,17 @@ def step_pools_undetached(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, po
     opt_d.zero_grad()
     (d_a_loss + d_b_loss).backward()
     opt_d.step()
-    return {"g_loss": g_loss.item(), "d_a_loss": d_a_loss.item(), "d_b_loss": d_b_loss.item()}
+    return _losses(g_loss, d_a_loss, d_b_loss)
 
 
-def step_no_d_update(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
-    losses = train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, _NoStep(opt_d), pool_a, pool_b)
-    return losses
+def step_no_d_update(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    return train_step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, _NoStep(opt_d), pool_a, pool_b,
+        lambda_cycle, lambda_identity,
+    )  # fmt: skip
 
 
 class _NoStep:
@@ -587,8 +1006,39 @@ class _NoStep:
         pass
 
 
-def step_returns_nothing(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
-    train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b)
+def step_returns_nothing(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    train_step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+        lambda_cycle, lambda_identity,
+    )  # fmt: skip
+
+
+def step_one_d_loss(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Returns the two discriminators' losses as one sum."""
+    out = train_step(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+        lambda_cycle, lambda_identity,
+    )  # fmt: skip
+    return {"g_loss": out["g_loss"], "d_loss": out["d_a_loss"] + out["d_b_loss"]}
+
+
+def step_old_signature(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b):
+    """Takes no loss weights: fit passes lambda_cycle and lambda_identity as options."""
+    return train_step(real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b)
+
+
+def step_other_names(
+    real_a, real_b, gen_ab, gen_ba, disc_a, disc_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Renames the networks: fit passes them by the names of its models dict."""
+    return {}
 
 
 def step_wrong_signature(real_a, real_b, models):
