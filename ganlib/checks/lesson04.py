@@ -734,6 +734,10 @@ def _generator_terms(nets: dict, a: torch.Tensor, b: torch.Tensor) -> dict[str, 
         "gan_swapped": lsgan(D_a(fake_b)) + lsgan(D_b(fake_a)),
         "identity_swapped": l1(a, G_ab(a), 1.0) + l1(b, G_ba(b), 1.0),
         "cycle_one_way": l1(a, fake_b, 1.0) + l1(b, fake_a, 1.0),
+        # the fakes detached before the generators' loss: it reaches them only through the
+        # second translation of the cycle
+        "gan_detached": lsgan(D_b(fake_b.detach())) + lsgan(D_a(fake_a.detach())),
+        "cycle_detached": l1(a, G_ba(fake_b.detach()), 1.0) + l1(b, G_ab(fake_a.detach()), 1.0),
     }
 
 
@@ -780,6 +784,10 @@ def _generator_mistakes(t: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         "G_ab, D_a those of G_ba)": t["gan_swapped"] + c * cycle + i * identity,
         "the cycle term compares the original with its round trip (translated and translated "
         "back), not with the one-way translation": gan + c * t["cycle_one_way"] + i * identity,
+        "compute the generators' loss on the fakes as the generators made them, not "
+        "detached: detach only what the discriminators learn from": t["gan_detached"]
+        + c * t["cycle_detached"]
+        + i * identity,
         f"{both} (found only A -> B)": t["gan_ab"] + c * t["cycle_a"] + i * t["identity_b"],
         f"{both} (found only B -> A)": t["gan_ba"] + c * t["cycle_b"] + i * t["identity_a"],
     }
@@ -929,6 +937,8 @@ def train_step(step: Callable[..., Any]) -> None:
         expected="the generators' gradients of their own loss only",
         found="different gradients when opt_g stepped",
         hint="the generators' optimizer must step with the gradients of the generator loss alone",
+        no_grads_hint="the generators got no gradient: compute their loss on the fakes as the "
+        "generators made them (not detached) and backpropagate it before their optimizer steps",
         mistakes={
             **_generator_mistakes(terms),
             "clear the generators' gradients before their backward: gradients add up, so the "
@@ -973,6 +983,8 @@ def train_step(step: Callable[..., Any]) -> None:
         expected="the discriminators' gradients of their own loss only",
         found="different gradients when opt_d stepped",
         hint="the discriminators' optimizer must step with the gradients of their loss alone",
+        no_grads_hint="the discriminators got no gradient: backpropagate their loss after "
+        "clearing their gradients and before their optimizer steps",
         mistakes={
             "clear the discriminators' gradients after the generators' backward: it filled "
             "them too (or freeze the discriminators during the generators' part)": d_loss + g_on_d,

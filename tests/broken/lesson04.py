@@ -824,6 +824,63 @@ def step_cycle_one_way(real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambd
     return g_loss, fake_a, fake_b
 
 
+def step_g_on_detached(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Detaches the fakes once for everything: the generators' loss no longer reaches them."""
+    fake_b, fake_a = G_ab(real_a).detach(), G_ba(real_b).detach()
+    g_loss = (
+        g_loss_lsgan(D_b(fake_b))
+        + g_loss_lsgan(D_a(fake_a))
+        + cycle_loss(real_a, G_ba(fake_b), lambda_cycle)
+        + cycle_loss(real_b, G_ab(fake_a), lambda_cycle)
+        + identity_loss(real_a, G_ba(real_a), lambda_identity)
+        + identity_loss(real_b, G_ab(real_b), lambda_identity)
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    d_a_loss, d_b_loss = _discriminator_step(
+        real_a, real_b, fake_a, fake_b, D_a, D_b, opt_d, pool_a, pool_b
+    )
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def step_no_g_backward(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Clears the generators' gradients and steps, but never backpropagates their loss."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    opt_g.zero_grad()
+    opt_g.step()
+    d_a_loss, d_b_loss = _discriminator_step(
+        real_a, real_b, fake_a, fake_b, D_a, D_b, opt_d, pool_a, pool_b
+    )
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
+def step_no_d_backward(
+    real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
+    lambda_cycle=10.0, lambda_identity=5.0,
+):  # fmt: skip
+    """Clears D's gradients and steps, but never backpropagates D's loss."""
+    g_loss, fake_a, fake_b = _generator_loss(
+        real_a, real_b, G_ab, G_ba, D_a, D_b, lambda_cycle, lambda_identity
+    )
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    d_a_loss = d_loss_lsgan(D_a(real_a), D_a(pool_a.query(fake_a.detach())))
+    d_b_loss = d_loss_lsgan(D_b(real_b), D_b(pool_b.query(fake_b.detach())))
+    opt_d.zero_grad()
+    opt_d.step()
+    return _losses(g_loss, d_a_loss, d_b_loss)
+
+
 def step_no_g_zero_grad(
     real_a, real_b, G_ab, G_ba, D_a, D_b, opt_g, opt_d, pool_a, pool_b,
     lambda_cycle=10.0, lambda_identity=5.0,
