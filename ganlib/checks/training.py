@@ -16,6 +16,7 @@ the usual mistakes (:func:`expect_stepped_with`), reads the numbers the step ret
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "moved",
     "as_number",
     "reached_generator_again",
+    "expect_step_signature",
 ]
 
 #: What autograd says when a backward pass runs through a graph a second time ("Trying to
@@ -196,3 +198,35 @@ class StepWatch:
 
     def _count_backward(self, grad: Tensor) -> None:
         self.backward_passes += 1
+
+
+def expect_step_signature(
+    step: Callable[..., Any], batches: Sequence[str], names: Sequence[str], *, what: str
+) -> None:
+    """Check that ``step`` can be called the way ``train.fit`` calls it, before calling it.
+
+    ``fit`` passes the real batches first, by position (``batches`` names them for the message),
+    then the models, optimizers and options by keyword (``names``). A step written with another
+    order or other parameter names fails here with both signatures side by side, instead of a
+    TypeError about a missing or repeated argument.
+    """
+    if not callable(step):
+        return  # call() says so, in its own words
+    try:
+        signature = inspect.signature(step)
+    except (TypeError, ValueError):  # a builtin or an object without a signature: just call it
+        return
+    try:
+        signature.bind(*[None] * len(batches), **dict.fromkeys(names))
+    except TypeError as err:
+        name = getattr(step, "__name__", type(step).__name__)
+        wanted = ", ".join([*batches, *names])
+        raise CheckFailed(
+            what,
+            expected=f"{name}({wanted}): the real batch first, then the networks, optimizers "
+            "and options by these names",
+            found=f"{name}{signature} ({err})",
+            hint="train.fit calls your step with the real batch first and passes everything "
+            "else by name, so the first parameter takes the real batch and the others keep "
+            "these names",
+        ) from None
