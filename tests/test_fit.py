@@ -2,13 +2,19 @@
 errors for a step that fails, and resume that refuses a run whose settings changed."""
 
 import functools
+import os
+import signal
+import subprocess
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ganlib import losses, models, train
+from ganlib import checkpoint, losses, models, train
 from ganlib.data import BatchLoader
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -260,3 +266,35 @@ def test_amp_on_a_cpu_without_native_bfloat16_says_so_and_trains_in_float32(monk
         assert train.use_amp(False, torch.device("cpu")) is False
     monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)
     assert train.use_amp(True, torch.device("cpu")) is True
+
+
+LESSON_STEPS = Path(__file__).parent / "lesson_steps.py"
+
+
+@pytest.mark.parametrize("lesson", ["01", "04"])
+def test_a_run_of_the_lessons_own_step_killed_and_resumed_is_exact(tmp_path, lesson):
+    """kill -9 a process training with lesson 01's (or 04's CycleGAN) train_step from solutions/
+    after a checkpoint; the resumed run ends with the weights of an uninterrupted one."""
+    sys.path.insert(0, str(LESSON_STEPS.parent))
+    from lesson_steps import run as lesson_run
+
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(LESSON_STEPS.parents[1]), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, str(LESSON_STEPS), lesson, str(out)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            ckpt = out / "checkpoint.pt"
+            if ckpt.exists() and checkpoint.load_checkpoint(ckpt)["step"] >= 4:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"ended on its own (rc={proc.returncode})"
+    killed_at = checkpoint.load_checkpoint(out / "checkpoint.pt")["step"]
+    assert 4 <= killed_at < 40
+    nets, history = lesson_run(lesson, steps=40)
+    nets2, history2 = lesson_run(lesson, out, steps=40)
+    assert all(torch.equal(a, b) for a, b in zip(weights(*nets), weights(*nets2), strict=True))
+    assert history2.values == history.values
