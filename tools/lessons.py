@@ -16,6 +16,8 @@ How CI validates each solution notebook, so that none is executed twice:
 | 03_dcgan_svhn               | papermill    | executed notebook inspected                           |
 | 04_cyclegan_summer2winter   | papermill    | executed notebook inspected                           |
 | 05_face_generation_project  | papermill    | executed notebook inspected                           |
+| 06_stable_training          | papermill    | executed notebook inspected                           |
+| 07_conditional_gan          | papermill    | executed notebook inspected                           |
 
 nbval runs (``--nbval-lax``, current env) on a quick-parameterised copy made with papermill's
 ``parameterize_notebook`` (not executed by papermill); it compares the cells tagged
@@ -107,6 +109,20 @@ LESSONS: tuple[Lesson, ...] = (
         "Face-generation project",
         "celeba",
         {"EPOCHS": 1, "STEPS": 150, "BATCH_SIZE": 32, "IMAGE_SIZE": 32, "N_EVAL": 500},
+        budget_s=90.0,
+    ),
+    Lesson(
+        "06_stable_training",
+        "Stable training: Wasserstein loss, gradient penalty, spectral norm",
+        "mnist",
+        {"STEPS": 300},
+        budget_s=90.0,
+    ),
+    Lesson(
+        "07_conditional_gan",
+        "Conditional GANs",
+        "mnist",
+        {"STEPS": 300},
         budget_s=90.0,
     ),
 )
