@@ -1,23 +1,31 @@
-"""Training speed: ganlib's trainer vs. the textbook loop, side by side in one run.
+"""Training speed, measured side by side in one run: ganlib's loop against the textbook loop, the
+learner's own step against the library's, mixed precision against float32, 1 thread against 2.
 
-The textbook loop is what the original course notebooks do: a torchvision-style dataset that
-turns each image into a tensor on its own (``ToTensor`` + ``Normalize`` on a PIL image), a
-``DataLoader``, a fresh latent batch from NumPy for each of the D and G steps, ``D(fake)`` without
-``detach`` in the D step, default (per-tensor) Adam and two ``.item()`` calls per step.
-ganlib's :func:`~ganlib.train.fit_gan` trains the *same* networks at the *same* batch size from a
-``BatchLoader`` (whole uint8 batches converted at once), reuses the D step's fakes for the G step,
-uses fused Adam and one host sync per step. The DCGAN also runs with ``amp=True`` (bf16 autocast).
+1. **ganlib vs the textbook loop.** The textbook loop is what the original course notebooks do:
+   a torchvision-style dataset that turns each image into a tensor on its own (``ToTensor`` +
+   ``Normalize`` on a PIL image), a ``DataLoader``, fresh NumPy latents for each of the D and G
+   steps, ``D(fake)`` without ``detach`` in the D step, per-tensor Adam and two ``.item()`` per
+   step. ganlib's ``fit_gan`` trains the *same* networks at the *same* batch size from a
+   ``BatchLoader``, with ``gan_step`` (fakes reused for G, D frozen during G's update), fused Adam
+   and one host sync per 20 steps. Targets: at least 3x (MLP, batch 32) and 1.3x (DCGAN, 64).
+2. **The learner's step.** ``train.fit`` running lesson 01's own ``train_step`` (from
+   solutions/) against ``train.fit`` running ``gan_step``, on lesson 01's networks (D 784-512-
+   256-1 with dropout, G 100-256-512-784), batch 64, the same fused Adam: target at least 0.9.
+3. **Mixed precision on the CPU.** ``fit_gan(amp=True)`` against ``amp=False`` on the DCGAN at
+   batch 64. ``amp`` uses bfloat16 only where the CPU computes it natively (AVX512-BF16, AMX, Arm
+   BF16): there the target is at least 1.3x. Elsewhere ``amp=True`` trains in float32 (ratio about
+   1 by design), and the forced-bfloat16 row shows what emulated bfloat16 would cost.
+4. **Threads.** Lesson 01's and lesson 03's own steps through ``fit`` with 1 and with 2 torch
+   threads: small models can lose to thread overhead.
 
-Models: the seed MLP GAN (D 784-64-1, G z=32 -> 128 -> 784, LeakyReLU 0.2, dropout 0.3 in D) at
-batch 32 and the lessons' default batch 64; the seed DCGAN for 28x28 MNIST (``DCGANGenerator`` /
-``DCGANDiscriminator`` with width 32: D 1->32->64->logit, G z=100 -> 64@7 -> 32@14 -> 1@28) at
-batch 64. Each measurement alternates the two loops ``--rounds`` times and reports medians.
+Each comparison alternates its two sides ``--rounds`` times after a warm-up and reports medians.
 
-    python benchmarks/train_throughput.py            # about 2-3 minutes on 2 CPU cores
+    python benchmarks/train_throughput.py            # about 4 minutes on 2 idle CPU cores
     python benchmarks/train_throughput.py --quick    # a smoke run, noisy numbers
 
-The last line is ``RESULT {json}`` with ``mlp_ratio`` (batch 32), ``dcgan_ratio`` (fp32, batch 64)
-and the other ratios.
+The last line is ``RESULT {json}`` with every ratio (``mlp_ratio``, ``dcgan_ratio``,
+``learner_step_ratio``, ``amp_ratio``, ``forced_bf16_ratio``, ``lesson01_one_thread_ratio``,
+``lesson03_one_thread_ratio``) and ``cpu_native_bf16``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +45,11 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ganlib import models, train  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from ganlib import losses, models, train  # noqa: E402
 from ganlib.data import BatchLoader  # noqa: E402
+from tools.solutions import definitions  # noqa: E402
 
 
 def fake_mnist(n: int = 4096) -> torch.Tensor:
@@ -113,10 +124,32 @@ def textbook_loop(G, D, images: torch.Tensor, batch_size: int, steps: int, z_dim
 
 def ganlib_loop(G, D, images, batch_size, steps, z_dim, amp=False) -> None:
     loader = BatchLoader(images, batch_size, device="cpu")
+    smoothed = lambda r, f: losses.d_loss_bce(r, f, 0.9)  # noqa: E731 - the textbook's loss
     train.fit_gan(
-        G, D, loader, z_dim=z_dim, steps=steps, d_loss=lambda r, f: train.losses.d_loss_bce(r, f, 0.9),
-        n_fixed=16, sample_every=10**9, device="cpu", amp=amp, progress=False,
+        G, D, loader, z_dim=z_dim, steps=steps, d_loss=smoothed, n_fixed=16,
+        sample_every=10**9, checkpoint_every=10**9, device="cpu", amp=amp, progress=False,
     )  # fmt: skip
+
+
+def fit_with(
+    step: Callable, names: tuple[str, str, str, str], make, images, batch_size, steps, z_dim
+):
+    """``train.fit`` running ``step`` on ``make()``'s networks; ``names``: how the step calls
+    (D, G, D's optimizer, G's optimizer)."""
+    torch.manual_seed(0)
+    G, D = make()
+    optimizers = {
+        names[2]: train.adam(D, 2e-4, (0.5, 0.999)),
+        names[3]: train.adam(G, 2e-4, (0.5, 0.999)),
+    }
+    loader = BatchLoader(images, batch_size, device="cpu")
+    start = time.perf_counter()
+    train.fit(
+        step, loader, models={names[0]: D, names[1]: G}, optimizers=optimizers,
+        options={"z_dim": z_dim}, steps=steps, sample_every=10**9, checkpoint_every=10**9,
+        device="cpu", progress=False,
+    )  # fmt: skip
+    return steps * batch_size / (time.perf_counter() - start)
 
 
 # ------------------------------------------------------------------------------------------
@@ -141,53 +174,131 @@ def images_per_second(loop, make, images, batch_size, steps, z_dim, **kw) -> flo
     return steps * batch_size / (time.perf_counter() - start)
 
 
-def compare(name, make, images, batch_size, steps, z_dim, rounds, amp=False) -> float:
-    """Median images/s of each loop over alternating rounds (after one warm-up); the ratio."""
-    ours, book = [], []
+def alternate(name: str, first: Callable[[], float], second: Callable[[], float], rounds: int,
+              labels: tuple[str, str]) -> float:  # fmt: skip
+    """Median images/s of ``second`` over ``first``, alternating them after one warm-up round."""
+    a, b = [], []
     for r in range(rounds + 1):
-        b = images_per_second(textbook_loop, make, images, batch_size, steps, z_dim)
-        o = images_per_second(ganlib_loop, make, images, batch_size, steps, z_dim, amp=amp)
+        x, y = first(), second()
         if r > 0:
-            book.append(b)
-            ours.append(o)
-    ratio = statistics.median(ours) / statistics.median(book)
+            a.append(x)
+            b.append(y)
+    ratio = statistics.median(b) / statistics.median(a)
     print(
-        f"{name:<28} batch {batch_size:>3}: textbook {statistics.median(book):8.0f} img/s  "
-        f"ganlib {statistics.median(ours):8.0f} img/s  ratio {ratio:4.2f}x"
+        f"{name:<34} {labels[0]} {statistics.median(a):8.0f} img/s  "
+        f"{labels[1]} {statistics.median(b):8.0f} img/s  ratio {ratio:4.2f}x"
     )
     return ratio
+
+
+def with_threads(n: int, measure: Callable[[], float]) -> Callable[[], float]:
+    def run() -> float:
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            return measure()
+        finally:
+            torch.set_num_threads(before)
+
+    return run
+
+
+def forced_bf16(measure: Callable[[], float]) -> Callable[[], float]:
+    """``measure`` with amp allowed to use bfloat16 whatever the CPU (to show its cost)."""
+
+    def run() -> float:
+        native, train.cpu_has_native_bf16 = train.cpu_has_native_bf16, lambda: True
+        try:
+            return measure()
+        finally:
+            train.cpu_has_native_bf16 = native
+
+    return run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few steps and rounds (smoke test)")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads for both loops")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads for sections 1-3")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    mlp_steps, dcgan_steps, rounds = (40, 10, 1) if args.quick else (300, 40, 5)
-    images = fake_mnist()
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {rounds} rounds"
-    )
-    result = {
-        "mlp_ratio": compare("MLP GAN", mlp_pair, images, 32, mlp_steps, 32, rounds),
-        "mlp_ratio_batch64": compare(
-            "MLP GAN (lesson batch)", mlp_pair, images, 64, mlp_steps, 32, rounds
-        ),
-        "dcgan_ratio": compare("DCGAN 28x28", dcgan_pair, images, 64, dcgan_steps, 100, rounds),
-        "dcgan_bf16_ratio": compare(
-            "DCGAN 28x28, ganlib amp=bf16",
-            dcgan_pair,
-            images,
-            64,
-            dcgan_steps,
-            100,
-            rounds,
-            amp=True,
-        ),
+    scale, rounds = (0.15, 1) if args.quick else (1.0, 5)
+    steps = {
+        k: max(2, int(v * scale))
+        for k, v in {"mlp": 300, "dcgan": 30, "lesson": 200, "l03": 12}.items()
     }
-    print("RESULT " + json.dumps({k: round(v, 3) for k, v in result.items()}))
+    images = fake_mnist()
+    native = train.cpu_has_native_bf16()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {rounds} "
+          f"rounds; native bfloat16 on this CPU: {native}")  # fmt: skip
+
+    def book(make, batch, n, z):
+        return lambda: images_per_second(textbook_loop, make, images, batch, n, z)
+
+    def ours(make, batch, n, z, amp=False):
+        return lambda: images_per_second(ganlib_loop, make, images, batch, n, z, amp=amp)
+
+    lesson01 = definitions("01_mlp_gan_mnist")
+    lesson03 = definitions("03_dcgan_svhn")
+
+    def lesson01_pair():
+        return lesson01["Generator"](lesson01["Z_DIM"]), lesson01["Discriminator"]()
+
+    def lesson03_pair():
+        return lesson03["Generator"](lesson03["Z_DIM"]), lesson03["Discriminator"]()
+
+    names = ("D", "G", "d_optimizer", "g_optimizer")
+    gan_names = ("D", "G", "opt_d", "opt_g")
+    colour = torch.randint(0, 256, (2048, 3, 32, 32), dtype=torch.uint8)
+
+    def lesson_step(ns, make, data, batch, n):
+        return lambda: fit_with(ns["train_step"], names, make, data, batch, n, ns["Z_DIM"])
+
+    result = {
+        "mlp_ratio": alternate("MLP GAN, batch 32", book(mlp_pair, 32, steps["mlp"], 32),
+                               ours(mlp_pair, 32, steps["mlp"], 32), rounds, ("textbook", "ganlib")),
+        "mlp_ratio_batch64": alternate("MLP GAN, batch 64", book(mlp_pair, 64, steps["mlp"], 32),
+                                       ours(mlp_pair, 64, steps["mlp"], 32), rounds,
+                                       ("textbook", "ganlib")),
+        "dcgan_ratio": alternate("DCGAN 28x28, batch 64", book(dcgan_pair, 64, steps["dcgan"], 100),
+                                 ours(dcgan_pair, 64, steps["dcgan"], 100), rounds,
+                                 ("textbook", "ganlib")),
+        "learner_step_ratio": alternate(
+            "lesson 01 networks: step in fit",
+            lambda: fit_with(train.gan_step, gan_names, lesson01_pair, images, 64, steps["lesson"], 100),
+            lesson_step(lesson01, lesson01_pair, images, 64, steps["lesson"]),
+            rounds, ("gan_step", "learner"),
+        ),
+        "amp_ratio": alternate("DCGAN 28x28, batch 64: amp", ours(dcgan_pair, 64, steps["dcgan"], 100),
+                               ours(dcgan_pair, 64, steps["dcgan"], 100, amp=True), rounds,
+                               ("fp32", "amp=True")),
+        "forced_bf16_ratio": alternate(
+            "DCGAN 28x28, batch 64: bf16 forced", ours(dcgan_pair, 64, steps["dcgan"], 100),
+            forced_bf16(ours(dcgan_pair, 64, max(2, steps["dcgan"] // 5), 100, amp=True)),
+            max(1, rounds // 2), ("fp32", "bf16"),
+        ),
+        "lesson01_one_thread_ratio": alternate(
+            "lesson 01 step, threads",
+            with_threads(2, lesson_step(lesson01, lesson01_pair, images, 64, steps["lesson"])),
+            with_threads(1, lesson_step(lesson01, lesson01_pair, images, 64, steps["lesson"])),
+            rounds, ("2 threads", "1 thread"),
+        ),
+        "lesson03_one_thread_ratio": alternate(
+            "lesson 03 step, threads",
+            with_threads(2, lesson_step(lesson03, lesson03_pair, colour, 128, steps["l03"])),
+            with_threads(1, lesson_step(lesson03, lesson03_pair, colour, 128, steps["l03"])),
+            rounds, ("2 threads", "1 thread"),
+        ),
+        "cpu_native_bf16": native,
+    }  # fmt: skip
+    if not native:
+        print("amp=True on this CPU trains in float32 (no native bfloat16): its ratio is ~1 by "
+              "design; the forced row is what emulated bfloat16 would cost.")  # fmt: skip
+    print(
+        "RESULT "
+        + json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
+    )
 
 
 if __name__ == "__main__":
