@@ -90,3 +90,22 @@ def test_expect_close_names_the_first_mistake_the_value_matches():
         expect_close(-1.0, 1.0, "value", hint="generic", mistakes=mistakes)
     with pytest.raises(CheckFailed, match="hint:     generic"):
         expect_close(3.0, 1.0, "value", hint="generic", mistakes=mistakes)
+
+
+def test_call_explained_names_the_mistake_behind_a_known_torch_error():
+    import torch.nn.functional as F
+
+    from ganlib.checks import CheckFailed
+    from ganlib.checks.probes import call_explained
+
+    explain = {"between 0 and 1": ("BCE given logits", "apply the sigmoid inside the loss")}
+    logits = torch.tensor([3.0, -2.0])
+    with pytest.raises(CheckFailed) as err:
+        call_explained(F.binary_cross_entropy, logits, torch.ones(2), what="loss", explain=explain)
+    text = str(err.value)
+    assert "found:    BCE given logits (torch says: RuntimeError:" in text
+    assert "hint:     apply the sigmoid inside the loss" in text
+    # an error no fragment matches fails as call() does; a working call returns its value
+    with pytest.raises(CheckFailed, match="ZeroDivisionError"):
+        call_explained(lambda: 1 / 0, what="x", explain=explain)
+    assert call_explained(lambda a: a + 1, 1, what="x", explain=explain) == 2
