@@ -7,6 +7,7 @@ import torch
 
 from ganlib.checks import lesson05 as check
 from ganlib.data import standins
+from tools.solutions import definitions
 
 try:
     from tests.broken import fails_with as fails
@@ -21,6 +22,34 @@ Z = bank.Z_DIM
 def faces(n=16, size=32):
     g = torch.Generator().manual_seed(0)
     return torch.rand(n, 3, size, size, generator=g) * 2 - 1
+
+
+# --------------------------------------------------------------------------- the reference
+@pytest.fixture(scope="module")
+def reference():
+    """What solutions/05_face_generation_project.ipynb defines, with its parameters."""
+    return definitions("05_face_generation_project")
+
+
+def test_the_reference_solution_passes_every_check_before_training(reference, capsys):
+    ns = reference
+    check.preprocess(ns["preprocess"])
+    check.discriminator(ns["Discriminator"], image_size=ns["IMAGE_SIZE"])
+    check.generator(ns["Generator"], z_dim=ns["Z_DIM"], image_size=ns["IMAGE_SIZE"])
+    for loss in check.LOSSES:  # its losses are written for each choice of LOSS
+        ns["LOSS"] = loss
+        check.losses(ns["d_loss_fn"], ns["g_loss_fn"], loss=loss, smooth=ns["LABEL_SMOOTHING"])
+    ns["LOSS"] = "bce"
+    check.training_step(
+        ns["train_step"],
+        ns["Generator"],
+        ns["Discriminator"],
+        d_loss_fn=ns["d_loss_fn"],
+        g_loss_fn=ns["g_loss_fn"],
+        z_dim=ns["Z_DIM"],
+        image_size=ns["IMAGE_SIZE"],
+    )
+    assert capsys.readouterr().out.count("\u2714") == 7
 
 
 # --------------------------------------------------------------------------- preprocess
