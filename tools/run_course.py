@@ -214,7 +214,8 @@ def table(results: list[Result]) -> str:
 
 #: The numbers that say whether a quick run learned (issue 14), shown next to its picture.
 KEY_METRICS = (
-    "fid", "fid_untrained", "classes_covered", "fid_translated", "fid_source", "modes_covered",
+    "fid", "fid_untrained", "fid_score", "classes_covered", "fid_translated", "fid_source",
+    "modes_covered", "requested_class_accuracy",
 )  # fmt: skip
 
 
