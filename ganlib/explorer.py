@@ -8,8 +8,14 @@
   great circle (slerp), which keeps the latents at the typical norm of a Gaussian sample;
 * a "New endpoints" button that draws fresh A and B.
 
-The latent shown is ``z = slerp(z_a, z_b, t) + sum_i alpha_i * d_i``. Only ipywidgets APIs shared
-by versions 7 (Colab) and 8 (JupyterLab 4) are used.
+The latent shown is ``z = slerp(z_a, z_b, t) + sum_i alpha_i * d_i``.
+
+``conditional_explorer(G, z_dim, num_classes)`` does the same for a class-conditional generator
+``G(z, labels)`` (lesson 07), with a class picker on top: pick a digit and move in latent space,
+or pick "every class" to see one latent drawn as each class (the latent keeps the style, the
+label sets the class).
+
+Only ipywidgets APIs shared by versions 7 (Colab) and 8 (JupyterLab 4) are used.
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ from torch import nn
 from ganlib.device import eval_mode, module_device
 from ganlib.images import make_grid, to_pil
 
-__all__ = ["LatentExplorer", "latent_explorer", "random_directions", "slerp"]
+__all__ = [
+    "LatentExplorer",
+    "latent_explorer",
+    "ConditionalExplorer",
+    "conditional_explorer",
+    "EVERY_CLASS",
+    "random_directions",
+    "slerp",
+]
 
 SLIDER_RANGE = 3.0  # a unit direction of N(0, I) has standard deviation 1: +-3 covers 99.7%
 TILE_PIXELS = 96  # small images (MNIST's 28 px) are enlarged to about this size
@@ -174,14 +188,26 @@ class LatentExplorer:
         for shape in [(self.z_dim,), (self.z_dim, 1, 1)]:
             try:
                 with eval_mode(self.generator):
-                    _to_images(self.generator(self.z_a[:1].view(1, *shape)))
+                    _to_images(self._generate(self.z_a[:1].view(1, *shape)))
                 return shape
             except (RuntimeError, ValueError) as err:
                 errors.append(f"{shape}: {str(err).splitlines()[0]}")
+            except TypeError as err:
+                raise TypeError(self._call_error(err)) from None
         raise ValueError(
             f"the generator accepts neither (N, {self.z_dim}) nor (N, {self.z_dim}, 1, 1) latents "
             f"on {self.device} ({'; '.join(errors)}). Check z_dim and that the generator is on "
             "the explorer's device."
+        )
+
+    def _generate(self, z: torch.Tensor) -> torch.Tensor:
+        """The generator's output for the latents ``z`` (a conditional explorer adds labels)."""
+        return self.generator(z)
+
+    def _call_error(self, err: TypeError) -> str:
+        return (
+            f"the explorer calls generator(z), and the generator refused: {err}. A generator "
+            "that also takes class labels, G(z, labels), goes to conditional_explorer"
         )
 
     @property
@@ -197,7 +223,7 @@ class LatentExplorer:
         if z is None:
             z = self.z
         with eval_mode(self.generator):
-            images = _to_images(self.generator(z.view(z.shape[0], *self._latent_shape)))
+            images = _to_images(self._generate(z.view(z.shape[0], *self._latent_shape)))
         return _png(images.cpu(), self.nrow)
 
     @property
@@ -225,3 +251,106 @@ def latent_explorer(generator: nn.Module, z_dim: int, **options: object):
     the latents, for tests and for driving it in code.
     """
     return LatentExplorer(generator, z_dim, **options).widget
+
+
+#: The class picker's choice that shows one latent drawn as every class.
+EVERY_CLASS = -1
+
+
+class ConditionalExplorer(LatentExplorer):
+    """The explorer for a class-conditional generator ``G(z, labels)``: a class picker on top.
+
+    With a class picked, every image is drawn for that class: the sliders move the latents, so
+    you see what z controls within one class (slant, thickness, style). With "every class"
+    (:data:`EVERY_CLASS`), the first latent is drawn once for each class: the same z in every
+    digit. ``class_picker.value`` is the class (or ``EVERY_CLASS``); ``labels`` the labels the
+    generator got for the picture shown.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        z_dim: int,
+        num_classes: int,
+        *,
+        label: int = 0,
+        class_names: list[str] | None = None,
+        **options: object,
+    ) -> None:
+        import ipywidgets as widgets
+
+        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+        names = [str(c) for c in range(num_classes)] if class_names is None else list(class_names)
+        if len(names) != num_classes:
+            raise ValueError(f"class_names has {len(names)} names for {num_classes} classes")
+        self._check_label(label, num_classes)
+        self.num_classes, self.label = num_classes, label
+        super().__init__(generator, z_dim, **options)  # draws the first picture for `label`
+        self.class_picker = widgets.Dropdown(
+            options=[(name, c) for c, name in enumerate(names)] + [("every class", EVERY_CLASS)],
+            value=label,
+            description="class",
+            style={"description_width": "90px"},
+            layout=widgets.Layout(width="260px"),
+        )
+        self.class_picker.observe(self._pick, names="value")
+        caption = widgets.HTML(
+            "<b>G(z, y)</b>: pick the class y, move z with the sliders"
+            " &nbsp; (z = slerp(z<sub>A</sub>, z<sub>B</sub>, t) + Σ α<sub>i</sub> d<sub>i</sub>)"
+        )
+        self.widget.children = (caption, self.class_picker, *self.widget.children[1:])
+
+    @staticmethod
+    def _check_label(label: object, num_classes: int) -> None:
+        if not isinstance(label, int) or not (0 <= label < num_classes or label == EVERY_CLASS):
+            raise ValueError(
+                f"label must be a class 0..{num_classes - 1} (or EVERY_CLASS), got {label!r}"
+            )
+
+    def labels_for(self, n: int) -> torch.Tensor:
+        """The labels of ``n`` images: the picked class, or 0, 1, 2, ... for every class."""
+        if self.label == EVERY_CLASS:
+            return torch.arange(n, device=self.device) % self.num_classes
+        return torch.full((n,), self.label, dtype=torch.long, device=self.device)
+
+    def _generate(self, z: torch.Tensor) -> torch.Tensor:
+        self.labels = self.labels_for(len(z))
+        return self.generator(z, self.labels)
+
+    def _call_error(self, err: TypeError) -> str:
+        return (
+            f"the conditional explorer calls generator(z, labels), and the generator refused: "
+            f"{err}. A generator of z alone goes to latent_explorer"
+        )
+
+    @property
+    def z(self) -> torch.Tensor:
+        """The latents shown now; with every class, the first latent once per class."""
+        z = super().z
+        if self.label == EVERY_CLASS:
+            return z[:1].expand(self.num_classes, *z.shape[1:])
+        return z
+
+    def render(self, z: torch.Tensor | None = None) -> bytes:
+        if self.label == EVERY_CLASS and z is None:
+            z = self.z
+            with eval_mode(self.generator):
+                images = _to_images(self._generate(z.view(z.shape[0], *self._latent_shape)))
+            return _png(images.cpu(), min(self.num_classes, 10))
+        return super().render(z)
+
+    def _pick(self, change: object = None) -> None:
+        self.label = int(self.class_picker.value)
+        self._redraw()
+
+
+def conditional_explorer(generator: nn.Module, z_dim: int, num_classes: int, **options: object):
+    """The explorer widget for a class-conditional ``generator(z, labels)``: pick a class, then
+    move in latent space. Display it as a cell's last expression.
+
+    ``options``: ``label=0`` (the class shown first, or ``EVERY_CLASS``), ``class_names`` (the
+    picker's names; default "0", "1", ...), and those of :func:`latent_explorer`. The returned
+    ``ipywidgets.VBox`` has an ``explorer`` attribute (the :class:`ConditionalExplorer`).
+    """
+    return ConditionalExplorer(generator, z_dim, num_classes, **options).widget

@@ -10,7 +10,15 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ganlib.explorer import LatentExplorer, latent_explorer, random_directions, slerp
+from ganlib.explorer import (
+    EVERY_CLASS,
+    ConditionalExplorer,
+    LatentExplorer,
+    conditional_explorer,
+    latent_explorer,
+    random_directions,
+    slerp,
+)
 
 Z_DIM = 8
 
@@ -156,3 +164,98 @@ def test_works_with_the_course_generators():
         before = ex.png
         ex.direction_sliders[2].value = 3.0
         assert ex.png != before, type(G).__name__
+
+
+# --------------------------------------------------------------------------- conditional explorer
+NUM_CLASSES = 5
+
+
+class ConditionalGenerator(nn.Module):
+    """G(z, labels): a label embedding joined to z, flat (N, 144) output; records its labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(NUM_CLASSES, 4)
+        self.net = nn.Sequential(nn.Linear(Z_DIM + 4, 144), nn.Tanh())
+        self.labels: list[torch.Tensor] = []
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.labels.append(labels)
+        return self.net(torch.cat([z, self.embed(labels)], dim=1))
+
+
+@pytest.fixture
+def conditional() -> ConditionalExplorer:
+    torch.manual_seed(0)
+    G = ConditionalGenerator()
+    return conditional_explorer(G, Z_DIM, NUM_CLASSES, n_directions=2, nrow=4).explorer
+
+
+def test_conditional_box_holds_the_class_picker_the_image_and_sliders(conditional):
+    box = conditional.widget
+    assert isinstance(box, widgets.VBox)
+    assert conditional.class_picker in box.children and conditional.image in box.children
+    assert all(s in box.children for s in conditional.direction_sliders)
+    assert isinstance(conditional.class_picker, widgets.Dropdown)
+    assert [value for _, value in conditional.class_picker.options] == [0, 1, 2, 3, 4, EVERY_CLASS]
+    labels = conditional.generator.labels[-1]
+    assert labels.dtype == torch.long and labels.tolist() == [0, 0, 0, 0]  # class 0 first
+
+
+def test_picking_a_class_redraws_every_image_for_that_class(conditional):
+    before = conditional.png
+    conditional.class_picker.value = 3
+    assert conditional.redraws == 1 and conditional.png != before
+    assert conditional.labels.tolist() == [3, 3, 3, 3]
+    conditional.direction_sliders[0].value = 1.5  # the sliders move z within the class
+    assert conditional.labels.tolist() == [3, 3, 3, 3]
+    conditional.direction_sliders[0].value = 0.0
+    conditional.class_picker.value = 0
+    assert conditional.png == before  # the same class and latents: the same picture
+
+
+def test_every_class_draws_one_latent_as_each_class(conditional):
+    conditional.class_picker.value = EVERY_CLASS
+    assert conditional.labels.tolist() == list(range(NUM_CLASSES))
+    z = conditional.z
+    assert z.shape == (NUM_CLASSES, Z_DIM) and torch.equal(z[0], z[-1])
+    shown = Image.open(io.BytesIO(conditional.png))
+    assert shown.size == (8 * (NUM_CLASSES * 14 + 2), 8 * (14 + 2))  # one row of 5 tiles
+    before = conditional.png
+    conditional.direction_sliders[1].value = -2.0
+    assert conditional.png != before and conditional.labels.tolist() == list(range(NUM_CLASSES))
+
+
+def test_conditional_explorer_names_classes_and_checks_its_arguments():
+    G = ConditionalGenerator()
+    ex = ConditionalExplorer(G, Z_DIM, NUM_CLASSES, class_names=list("abcde"), label=2, nrow=2)
+    assert ex.class_picker.options[2] == ("c", 2) and ex.labels.tolist() == [2, 2]
+    with pytest.raises(ValueError, match="num_classes must be a positive int"):
+        conditional_explorer(G, Z_DIM, 0)
+    with pytest.raises(ValueError, match=r"label must be a class 0\.\.4"):
+        conditional_explorer(G, Z_DIM, NUM_CLASSES, label=5)
+    with pytest.raises(ValueError, match="2 names for 5 classes"):
+        conditional_explorer(G, Z_DIM, NUM_CLASSES, class_names=["a", "b"])
+    with pytest.raises(TypeError, match="goes to latent_explorer"):
+        conditional_explorer(FlatGenerator(), Z_DIM, NUM_CLASSES)  # takes no labels
+    with pytest.raises(TypeError, match="goes to conditional_explorer"):
+        latent_explorer(G, Z_DIM)  # needs labels
+
+
+def test_conditional_generator_runs_in_eval_mode_and_keeps_its_mode():
+    G = _ConditionalBN().train()
+    ex = ConditionalExplorer(G, Z_DIM, NUM_CLASSES, nrow=3)
+    ex.class_picker.value = 1
+    assert G.calls and all(call == (False, False) for call in G.calls)
+    assert G.training
+
+
+class _ConditionalBN(ConditionalGenerator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(144)
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.calls.append((self.training, torch.is_grad_enabled()))
+        return torch.tanh(self.norm(super().forward(z, labels)))
