@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganlib.checks import lesson07 as check
+from tools.solutions import definitions
 
 try:
     from tests.broken import fails, fails_with
@@ -13,6 +14,20 @@ try:
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     from broken import fails, fails_with
     from broken import lesson07 as bank
+
+
+# --------------------------------------------------------------------------- the notebook
+def test_the_solution_notebook_passes_every_check(capsys):
+    """What solutions/07_conditional_gan.ipynb defines passes the checks it calls."""
+    ns = definitions("07_conditional_gan")
+    ns["FEATURES"] = 128  # a constant of the notebook's cell, which definitions() leaves out
+    check.one_hot(ns["one_hot"])
+    check.generator(ns["Generator"])
+    check.concat_discriminator(ns["ConcatDiscriminator"])
+    check.projection_discriminator(ns["ProjectionDiscriminator"])
+    check.train_step(ns["train_step"])
+    check.label_control(ns["Generator"], ns["ProjectionDiscriminator"], ns["train_step"])
+    assert capsys.readouterr().out.count("\u2714") == 6
 
 
 # --------------------------------------------------------------------------- one-hot
