@@ -7,11 +7,15 @@ the logits directly (``binary_cross_entropy_with_logits`` computes ``log(sigmoid
 Every loss here is a function you can swap into the trainers::
 
     fit_gan(G, D, loader, z_dim=100, d_loss=losses.d_loss_hinge, g_loss=losses.g_loss_hinge)
+
+The Wasserstein losses (lesson 06) score with a *critic* instead: raw scores, no sigmoid, and the
+critic must be kept 1-Lipschitz by something else, e.g. :func:`gradient_penalty`.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -27,6 +31,9 @@ __all__ = [
     "g_loss_lsgan",
     "d_loss_hinge",
     "g_loss_hinge",
+    "d_loss_wasserstein",
+    "g_loss_wasserstein",
+    "gradient_penalty",
     "cycle_loss",
     "identity_loss",
 ]
@@ -121,6 +128,42 @@ def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 def g_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
     """Hinge generator loss: ``-mean(D(G(z)))``."""
     return -fake_logits.mean()
+
+
+def d_loss_wasserstein(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Wasserstein critic loss (Arjovsky et al. 2017): ``mean(D(G(z))) - mean(D(x))``.
+
+    Minimising it widens the gap ``mean(D(x)) - mean(D(G(z)))``; for a 1-Lipschitz critic the
+    widest gap is the Earth-Mover distance between the data and the generator's samples. The
+    scores are used as they are (no sigmoid), and each batch is averaged on its own.
+    """
+    return fake_scores.mean() - real_scores.mean()
+
+
+def g_loss_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Wasserstein generator loss: ``-mean(D(G(z)))``: raise the critic's scores of the fakes."""
+    return -fake_scores.mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017): ``mean((||grad D(x_hat)|| - 1)^2)``.
+
+    ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per sample: points on
+    the straight lines between real and generated samples, where the optimal critic's gradient
+    has norm 1. The norm is taken per sample over all its other dimensions. The gradient is built
+    with ``create_graph=True`` so that the penalty can itself be backpropagated into the critic's
+    weights. Add ``lambda * gradient_penalty(...)`` (lambda = 10 in the paper) to the critic's loss.
+    The critic must score each sample on its own (no batch norm): the gradient of the summed
+    scores at a sample is then that sample's own gradient.
+    """
+    _same_shape("gradient_penalty", real, fake)
+    real, fake = real.detach(), fake.detach()  # the penalty constrains the critic, not G
+    eps = torch.rand(len(real), *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    between = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def _same_shape(name: str, a: torch.Tensor, b: torch.Tensor) -> None:
