@@ -8,6 +8,7 @@ import torch
 from ganlib import losses
 from ganlib.checks import CheckFailed
 from ganlib.checks import lesson06 as check
+from tools.solutions import definitions
 
 try:
     from tests.broken import fails
@@ -15,6 +16,21 @@ try:
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     from broken import fails
     from broken import lesson06 as bank
+
+
+# --------------------------------------------------------------------------- the notebook
+def test_the_solution_notebook_passes_every_check(capsys):
+    """What solutions/06_stable_training.ipynb defines passes the checks it calls."""
+    ns = definitions("06_stable_training")
+    check.critic_loss(ns["critic_loss"])
+    check.generator_loss(ns["generator_loss"])
+    check.clip_weights(ns["clip_weights"])
+    check.gradient_penalty(ns["gradient_penalty"])
+    check.power_iteration(ns["power_iteration"])
+    check.hinge_critic_loss(ns["hinge_critic_loss"])
+    check.hinge_generator_loss(ns["hinge_generator_loss"])
+    check.train_step(ns["train_step"])
+    assert capsys.readouterr().out.count("\u2714") == 8
 
 
 def test_wasserstein_losses_pass_on_reference_and_library(capsys):

@@ -6,8 +6,8 @@ mistakes. Weight clipping runs on a small network whose weights lie inside and o
 The gradient penalty runs on a logging critic whose gradient changes from point to point: the
 points it was measured at are read back from the log (the learner draws its own random numbers),
 checked to lie between each real sample and its fake, and the penalty is recomputed there. The
-training step runs on a toy pair under a ``training.StepWatch``, three times (WGAN-GP, WGAN with
-clipping, hinge loss): at each optimizer step the gradients are compared with those of the right
+training step runs on a toy pair under a ``training.StepWatch``, three times (WGAN-GP, hinge loss,
+WGAN with clipping): at each optimizer step the gradients are compared with those of the right
 loss, recomputed on fresh copies from the logged inputs, and with those of the usual mistakes.
 """
 
