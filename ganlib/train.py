@@ -695,17 +695,29 @@ def _check_step(step: Any, loaders: tuple, named: Mapping[str, Any]) -> str:
         return name
     if signature is None:
         return name
+    if not all(hasattr(loader, "epoch_batches") for loader in loaders):
+        return name  # another kind of loader: what its batches hold shows at the first call
+    batches = [_batch_parts(loader) for loader in loaders]
     try:
-        signature.bind(*[None] * len(loaders), **named)
+        signature.bind(*[None] * sum(len(parts) for parts in batches), **named)
     except TypeError as err:
         params = ", ".join(signature.parameters)
+        given = ", ".join(part for parts in batches for part in parts)
         raise StepError(
-            f"{name}({params}) cannot be called as {name}(<real batch>"
-            f"{', <real batch>' * (len(loaders) - 1)}, {', '.join(f'{k}=...' for k in named)}): "
-            f"{err}. A step function takes the real batch first (one per loader), then the "
-            "models, optimizers and options by the names given to fit()"
+            f"{name}({params}) cannot be called as {name}({given}, "
+            f"{', '.join(f'{k}=...' for k in named)}): {err}. A step function takes the real "
+            "batch first (one per loader; images and labels from a loader with labels=True), "
+            "then the models, optimizers and options by the names given to fit()"
         ) from None
     return name
+
+
+def _batch_parts(loader: Any) -> tuple[str, ...]:
+    """What one batch of ``loader`` gives the step: the images, and the labels of a
+    ``BatchLoader(..., labels=True)``."""
+    if getattr(loader, "labels", None) is not None:
+        return ("<real images>", "<their labels>")
+    return ("<real batch>",)
 
 
 def _signature(fn: Callable[..., Any]) -> Any:

@@ -142,6 +142,30 @@ def test_a_step_whose_parameters_do_not_match_is_refused_before_training():
     assert "takes the real batch first" in message and "multiple values for argument 'D'" in message
 
 
+def test_a_loader_with_labels_gives_the_step_images_then_labels():
+    labels = torch.arange(32) % 10
+    dataset = type("Digits", (), {"images": images(), "labels": labels})()
+    seen = []
+
+    def conditional_step(real_images, real_labels, D, G, d_optimizer, g_optimizer, z_dim):
+        seen.append(real_labels)
+        return train_step(real_images, D, G, d_optimizer, g_optimizer, z_dim)
+
+    torch.manual_seed(0)
+    G, D = models.MLPGenerator(Z, (16,)), models.MLPDiscriminator((16,))
+    opts = {
+        "d_optimizer": torch.optim.Adam(D.parameters()),
+        "g_optimizer": torch.optim.Adam(G.parameters()),
+    }
+    loader = BatchLoader(dataset, 8, device="cpu", labels=True)
+    kw = {"models": {"D": D, "G": G}, "optimizers": opts, "options": {"z_dim": Z}, "steps": 2}
+    train.fit(conditional_step, loader, progress=False, **kw)
+    assert len(seen) == 2 and all(y.dtype == torch.long and y.shape == (8,) for y in seen)
+
+    with pytest.raises(train.StepError, match=r"<real images>, <their labels>, D=\.\.\."):
+        train.fit(train_step, loader, progress=False, **kw)  # a step without the labels
+
+
 def test_an_interrupted_step_leaves_no_network_frozen():
     def interrupted(real_images, D, G, d_optimizer, g_optimizer, z_dim):
         D.requires_grad_(False)  # as gan_step does for the G update
