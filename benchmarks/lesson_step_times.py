@@ -29,8 +29,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ganlib import data, models, train  # noqa: E402
-from ganlib.device import get_device  # noqa: E402
+from ganlib import data, models, train
+from ganlib.device import get_device
 
 
 @dataclass(frozen=True)

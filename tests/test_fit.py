@@ -222,7 +222,7 @@ def test_resuming_with_other_settings_says_what_changed(tmp_path, changed, fragm
 def test_editing_the_step_or_a_loss_it_calls_is_a_changed_run(tmp_path):
     run(out_dir=tmp_path, steps=2)
 
-    def train_step(real_images, D, G, d_optimizer, g_optimizer, z_dim):  # noqa: F811 - edited
+    def train_step(real_images, D, G, d_optimizer, g_optimizer, z_dim):
         z = torch.randn(len(real_images), z_dim)
         d_loss = real_loss(D(real_images)) + fake_loss(D(G(z).detach()))  # smoothing removed
         d_optimizer.zero_grad()

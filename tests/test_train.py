@@ -19,7 +19,7 @@ from ganlib.data import BatchLoader, ImageDataset
 Z = 8
 
 
-def TinyLoader(images, batch_size, seed=0):  # noqa: N802 - reads like the class it returns
+def TinyLoader(images, batch_size, seed=0):  # reads like the class it returns
     return BatchLoader(images, batch_size, seed=seed, device="cpu")
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 if __package__ in (None, ""):  # run as a script: make `tools` importable from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.lessons import LESSONS, ROOT, Lesson, existing, find, run_parameters, unlisted  # noqa: E402
+from tools.lessons import LESSONS, ROOT, Lesson, existing, find, run_parameters, unlisted
 
 KERNEL = "python3"  # the kernelspec every notebook declares; .venv's python (see tests)
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from ganlib import features  # noqa: E402
+from ganlib import features
 
 PER_CLASS, HELD_OUT_PER_CLASS = 500, 100
 

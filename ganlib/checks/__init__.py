@@ -128,7 +128,7 @@ def call(fn: Callable[..., Any], *args: Any, what: str, hint: str = "", **kwargs
             found="NotImplementedError: the exercise cell still has its placeholder",
             hint="replace the `raise NotImplementedError` in the exercise cell and run it again",
         ) from None
-    except Exception as err:  # any learner error becomes a readable message
+    except Exception as err:  # noqa: BLE001 - any learner error becomes a readable message
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise CheckFailed(
             what,

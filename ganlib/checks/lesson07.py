@@ -72,7 +72,7 @@ def _on_meta(module: nn.Module) -> nn.Module | None:
     """A copy of ``module`` on the meta device (shapes, no numbers), or None if it cannot be."""
     try:
         return copy.deepcopy(module).to("meta")
-    except Exception:  # a module that will not move: no device probe for it
+    except Exception:  # noqa: BLE001 - a module that will not move: no device probe for it
         return None
 
 

@@ -127,7 +127,7 @@ def clip_while_recording(critic, c):
 def clip_rebinds(critic, c):
     """Gives the clipped tensor a name and drops it."""
     for p in critic.parameters():
-        p = p.clamp(-c, c)  # noqa: PLW2901
+        p = p.clamp(-c, c)
 
 
 def clip_weights_only(critic, c):
@@ -602,9 +602,9 @@ def _broken_step(**changes):
         made_once = G(torch.randn(len(slices[0]), z_dim)).detach()
         for real in slices:
             if changes.get("whole_batch"):
-                real = real_images  # noqa: PLW2901
+                real = real_images
             if changes.get("first_slice"):
-                real = slices[0]  # noqa: PLW2901
+                real = slices[0]
             n = changes.get("n", len(real))
             fake = G(torch.randn(n, changes.get("z_dim", z_dim)))
             if changes.get("fakes_once"):
