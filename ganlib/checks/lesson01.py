@@ -33,11 +33,12 @@ from .probes import (
 )
 from .training import (
     StepWatch,
-    as_number,
     expect_step_signature,
+    expect_step_values,
     expect_stepped_with,
+    expect_trainable,
+    expect_updated,
     grads,
-    moved,
     same_grads,
     weights,
 )
@@ -698,53 +699,6 @@ class _SpyGAN:
         )
 
 
-def _expect_trainable(net: nn.Module, name: str, what: str) -> None:
-    """A step may freeze D while G learns, but must leave both networks trainable."""
-    if not all(p.requires_grad for p in net.parameters()):
-        raise CheckFailed(
-            what,
-            expected=f"{name} trainable again when the step ends",
-            found=f"{name}'s parameters still frozen (requires_grad False) after the step",
-            hint=f"freezing {name} while the other network learns saves work, but unfreeze it "
-            "before the step returns: its next update must reach its weights",
-        )
-
-
-def _expect_result(result: Any, expected: dict[str, float], what: str) -> None:
-    """The step returns the losses it stepped with and D's average verdicts, as numbers."""
-    keys = ("d_loss", "g_loss", "d_real", "d_fake")
-    if not isinstance(result, dict) or not set(keys) <= set(result):
-        raise CheckFailed(
-            what + " result",
-            expected="a dict with d_loss, g_loss, d_real and d_fake",
-            found="None" if result is None else f"{type(result).__name__} {result!r:.80}",
-            hint="keep the `return {...}` line at the end of the function: train.fit records "
-            "these values",
-        )
-    for key in keys:
-        value = as_number(result[key])
-        if value is None:
-            raise CheckFailed(
-                f"{what} result[{key!r}]",
-                expected="one number: a 0-d tensor, detached from the graph, or a float",
-                found=type(result[key]).__name__
-                + (
-                    f" of shape {tuple(result[key].shape)}"
-                    if isinstance(result[key], Tensor)
-                    else ""
-                ),
-                hint="return each value as one number: a loss is already one, a verdict is the "
-                "mean over the batch",
-            )
-        hint = (
-            f"return the {key} this step backpropagated"
-            if key.endswith("loss")
-            else f"{key} is D's average verdict in the D step, a probability: the sigmoid of its "
-            "logits, averaged over the batch"
-        )
-        expect_close(value, expected[key], f"{what} result[{key!r}]", atol=1e-5, hint=hint)
-
-
 def train_step(fn: Callable[..., Any]) -> None:
     """``fn(real_images, D, G, d_optimizer, g_optimizer, z_dim)`` -> dict of numbers.
 
@@ -770,16 +724,23 @@ def train_step(fn: Callable[..., Any]) -> None:
                     found="steps: " + (" -> ".join(gan.watch.order) or "none"),
                     hint="each call of train_step updates D once, then G once",
                 )
-            if not moved(gan.D, d_before):
-                raise CheckFailed(
-                    what,
-                    expected="D's weights to change",
-                    found="D unchanged",
-                    hint="D's optimizer must step once per call: it is what changes D's weights",
-                )
-            _expect_trainable(gan.D, "D", what)
-            _expect_trainable(gan.G, "G", what)
-            _expect_result(result, gan.recorder.expected, what)
+            expect_updated(
+                what,
+                {"D": (gan.D, d_before)},
+                hint="D's optimizer must step once per call: it is what changes D's weights",
+            )
+            expect_trainable(gan.D, "D", what)
+            expect_trainable(gan.G, "G", what)
+            expect_step_values(result, gan.recorder.expected, what, hint=_value_hint)
     passed(
         what, "D step on real + detached fakes (smoothed labels), then G step with flipped labels"
+    )
+
+
+def _value_hint(key: str) -> str:
+    if key.endswith("loss"):
+        return f"return the {key} this step backpropagated"
+    return (
+        f"{key} is D's average verdict in the D step, a probability: the sigmoid of its logits, "
+        "averaged over the batch"
     )

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ganlib import losses
 
-from . import CheckFailed, call, expect_close, expect_tensor, passed, seeded
+from . import CheckFailed, call, expect_tensor, passed, seeded
 from .probes import (
     LEAKY_SLOPE,
     NORMS,
@@ -36,13 +36,16 @@ from .probes import (
     trace,
 )
 from .training import (
+    NO_GRADS,
     StepWatch,
-    as_number,
     expect_step_signature,
+    expect_step_values,
+    expect_trainable,
+    expect_updated,
+    gradient_mistake,
     grads,
-    loss_grads,
-    moved,
     same_grads,
+    verdict_mistakes,
     weights,
 )
 
@@ -925,35 +928,16 @@ class _ToyGAN:
         """The optimizer ``name`` stepped with the gradients of ``loss`` for ``net``, named by
         the mistake they match otherwise (lesson 00's table, on gradients)."""
         what = _D_STEP if name == "d" else _G_STEP
-        params = list(net.parameters())
-        stepped = self.watch.grads[name][-1]
-        expected = loss_grads(loss, params)
-        if same_grads(stepped, expected):
+        hint = gradient_mistake(
+            self.watch.grads[name][-1],
+            loss,
+            net.parameters(),
+            stale=self.left[name],
+            no_grads_hint=NO_GRADS[name],
+            mistakes=mistakes,
+        )
+        if hint is None:
             return
-        left = self.left[name]
-        if any(g.abs().sum() > 0 for g in left) and same_grads(
-            stepped, [e + g for e, g in zip(expected, left, strict=True)]
-        ):
-            hint = (
-                "the gradients of an earlier backward were still there: backward adds to them, "
-                "so clear them before each backward"
-            )
-        elif all(g.abs().sum() == 0 for g in stepped):
-            hint = (
-                "the optimizer stepped without gradients: compute the loss, backward, then step"
-                if name == "d"
-                else "G's loss carries no gradient to G: the fakes of G's update must not be "
-                "detached or made without gradients"
-            )
-        else:
-            hint = next(
-                (
-                    h
-                    for h, wrong in mistakes.items()
-                    if same_grads(stepped, loss_grads(wrong, params))
-                ),
-                "the gradients match no loss the check knows: compare your loss with the lesson's",
-            )
         kind = (
             f"d_loss_bce(D(real), D(fake), smooth={self.smooth})"
             if name == "d"
@@ -1051,7 +1035,7 @@ def train_step(step: Callable[..., Any]) -> None:
     with seeded(0):
         gan = _ToyGAN()
         for smooth, g_steps in _TOY_CALLS:
-            _expect_d_learns(gan)
+            expect_trainable(gan.D, "D", _STEP)
             gan.start(smooth, g_steps)
             before_d, before_g = weights(gan.D), weights(gan.G)
             try:
@@ -1081,15 +1065,14 @@ def train_step(step: Callable[..., Any]) -> None:
                     if gan.watch.order[:1] == ["d"] and gan.watch.order.count("d") == 1
                     else _order_hint(gan.watch.order),
                 )
-            for name, net, before in (("D", gan.D, before_d), ("G", gan.G, before_g)):
-                if not moved(net, before):
-                    raise CheckFailed(
-                        _STEP,
-                        expected=f"{name}'s weights to change",
-                        found=f"{name} unchanged",
-                        hint="an update is: clear the gradients, backward the loss, step",
-                    )
-            _expect_values(result, gan.expected)
+            expect_updated(_STEP, {"D": (gan.D, before_d), "G": (gan.G, before_g)})
+            expect_step_values(
+                result,
+                gan.expected,
+                _STEP,
+                hint=_value_hint,
+                mistakes=verdict_mistakes(gan.expected),
+            )
     passed(
         _STEP,
         "D learns on real + detached fakes (smooth real target), then G takes g_steps "
@@ -1097,56 +1080,7 @@ def train_step(step: Callable[..., Any]) -> None:
     )
 
 
-def _expect_d_learns(gan: _ToyGAN) -> None:
-    """A step that froze D for G's update must unfreeze it, or D stops learning from then on."""
-    if not all(p.requires_grad for p in gan.D.parameters()):
-        raise CheckFailed(
-            _STEP,
-            expected="D trainable again when the step returns",
-            found="D's parameters still frozen (requires_grad False) after the previous call",
-            hint="freezing D during G's update is fine, but switch it back on before returning",
-        )
-
-
-def _expect_values(result: Any, expected: dict[str, float]) -> None:
-    """The step returns the losses it stepped with and D's mean verdicts."""
-    what = f"{_STEP} result"
-    keys = ("d_loss", "g_loss", "d_real", "d_fake")
-    if not isinstance(result, dict) or not set(keys) <= set(result):
-        found = "None" if result is None else type(result).__name__
-        if isinstance(result, dict):
-            found = f"a dict with {sorted(result)}"
-        raise CheckFailed(
-            what,
-            expected=f"a dict with {', '.join(keys)}",
-            found=found,
-            hint="keep the `return {...}` of the exercise cell: train.fit records these values",
-        )
-    for key in keys:
-        value = as_number(result[key])
-        if value is None:
-            raise CheckFailed(
-                f"{what}[{key!r}]",
-                expected="one number (a one-element tensor or a float)",
-                found=type(result[key]).__name__,
-                hint="return the detached 0-d tensor (or a float), not a batch of values",
-            )
-        mistakes = {}
-        if key in ("d_real", "d_fake"):
-            mistakes["D's verdict is a probability: the mean of the sigmoid of the logits"] = (
-                expected[f"{key}_logit"]
-            )
-            other = "d_fake" if key == "d_real" else "d_real"
-            mistakes["d_real is D's verdict on the real batch, d_fake on the fakes"] = expected[
-                other
-            ]
-        expect_close(
-            value,
-            expected[key],
-            f"{what}[{key!r}]",
-            atol=1e-5,
-            hint="return the value of the loss you stepped with"
-            if key.endswith("loss")
-            else "return D's mean verdict from D's update",
-            mistakes=mistakes,
-        )
+def _value_hint(key: str) -> str:
+    if key.endswith("loss"):
+        return "return the value of the loss you stepped with"
+    return "return D's mean verdict from D's update"

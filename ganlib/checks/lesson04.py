@@ -38,7 +38,13 @@ from .probes import (
     leaky_slope,
     ran_after,
 )
-from .training import StepWatch, as_number, expect_stepped_with, moved, reached_generator_again
+from .training import (
+    StepWatch,
+    as_number,
+    expect_stepped_with,
+    expect_updated,
+    reached_generator_again,
+)
 
 __all__ = [
     "residual_block",
@@ -997,14 +1003,11 @@ def train_step(step: Callable[..., Any]) -> None:
         atol=1e-5,
         rtol=1e-3,
     )
-    for k, net in nets.items():
-        if not moved(net, before[k].parameters()):
-            raise CheckFailed(
-                what,
-                expected=f"{k} updated",
-                found=f"{k}'s weights unchanged",
-                hint="both optimizers take their step, the generators' and the discriminators'",
-            )
+    expect_updated(
+        what,
+        {k: (net, list(before[k].parameters())) for k, net in nets.items()},
+        hint="both optimizers take their step, the generators' and the discriminators'",
+    )
     passed(
         what,
         f"G loss {reference.item():.4f} (weights {CHECK_CYCLE:g} and {CHECK_IDENTITY:g} as "

@@ -56,8 +56,8 @@ from .training import (
     StepWatch,
     as_number,
     expect_stepped_with,
+    expect_updated,
     grads,
-    moved,
     same_grads,
     weights,
 )
@@ -1184,13 +1184,9 @@ def _spy_steps(step: Callable[..., Any]) -> None:
                     hint="each call trains D once on this batch, then G once; an optimizer "
                     "changes the weights only when its step is called",
                 )
-            if not moved(gan.D, d_before):
-                raise CheckFailed(
-                    f"training step (step {number})",
-                    expected="D's weights to change",
-                    found="D unchanged",
-                    hint=_NO_GRADS["d"],
-                )
+            expect_updated(
+                f"training step (step {number})", {"D": (gan.D, d_before)}, hint=_NO_GRADS["d"]
+            )
             _expect_values(result, f"training step (step {number}) result", gan.recorder.expected)
 
 
@@ -1253,14 +1249,11 @@ def _own_steps(
                     "flowed into it",
                     hint="detach the fakes before D scores them for its own loss",
                 )
-            for name, net, before in (("G", G, before_g), ("D", D, before_d)):
-                if not moved(net, before):
-                    raise CheckFailed(
-                        f"{what}, step {number}",
-                        expected=f"{name}'s weights to change at every step",
-                        found=f"{name} unchanged",
-                        hint=_NO_GRADS[name.lower()],
-                    )
+            expect_updated(
+                f"{what}, step {number}",
+                {"G": (G, before_g), "D": (D, before_d)},
+                hint={"G": _NO_GRADS["g"], "D": _NO_GRADS["d"]},
+            )
     return numbers
 
 

@@ -33,12 +33,16 @@ from .probes import (
     random_logits,
 )
 from .training import (
+    NO_GRADS,
     StepWatch,
     as_number,
     expect_step_signature,
+    expect_step_values,
+    expect_trainable,
+    expect_updated,
+    gradient_mistake,
     grads,
     loss_grads,
-    moved,
     same_grads,
     weights,
 )
@@ -1054,42 +1058,24 @@ class _ToyGAN:
         """The optimizer ``name`` stepped with the gradients of ``loss`` for ``net``, named by
         the mistake they match otherwise (lesson 00's table, on gradients)."""
         what = (_D_STEP if name == "d" else _G_STEP).format(self.name)
-        params = list(net.parameters())
-        stepped = self.watch.grads[name][-1]
-        expected = loss_grads(loss, params)
-        if same_grads(stepped, expected, atol=1e-5):
-            return
-        left = self.left[name]
-        if any(g.abs().sum() > 0 for g in left) and same_grads(
-            stepped, [e + g for e, g in zip(expected, left, strict=True)], atol=1e-5
-        ):
-            hint = (
-                "the gradients of an earlier backward were still there: backward adds to them, "
-                "so clear them before each backward"
-            )
-        elif all(g.abs().sum() == 0 for g in stepped):
-            hint = (
-                "the optimizer stepped without gradients: compute the loss, backward, then step"
-                if name == "d"
-                else "G's loss carries no gradient to G: the fakes of G's update must not be "
-                "detached or made without gradients"
-            )
-        elif self.clip is not None and same_grads(
-            stepped, [e.clamp(-self.clip, self.clip) for e in expected], atol=1e-5
-        ):
-            hint = (
+        wrong_grads = {}
+        if self.clip is not None:
+            wrong_grads[
                 "the gradients were clipped: weight clipping keeps the WEIGHTS in the box, "
                 "after the optimizer's step"
-            )
-        else:
-            hint = next(
-                (
-                    h
-                    for h, wrong in mistakes.items()
-                    if same_grads(stepped, loss_grads(wrong, params), atol=1e-5)
-                ),
-                "the gradients match no loss the check knows: compare your loss with the lesson's",
-            )
+            ] = [e.clamp(-self.clip, self.clip) for e in loss_grads(loss, net.parameters())]
+        hint = gradient_mistake(
+            self.watch.grads[name][-1],
+            loss,
+            net.parameters(),
+            stale=self.left[name],
+            no_grads_hint=NO_GRADS[name],
+            wrong_grads=wrong_grads,
+            mistakes=mistakes,
+            atol=1e-5,
+        )
+        if hint is None:
+            return
         kind = (
             f"{_name(self.d_fn)}(D(real slice), D(fakes))"
             + (f" + {self.gp_weight:g} * penalty" if self.gp_weight else "")
@@ -1252,7 +1238,7 @@ def train_step(step: Callable[..., Any]) -> None:
     with seeded(0):
         gan = _ToyGAN()
         for name, n_critic, gp_weight, clip, d_fn, g_fn in _TOY_CALLS:
-            _expect_d_learns(gan)
+            expect_trainable(gan.D, "the critic", _STEP)
             gan.start(name, n_critic, gp_weight, clip, d_fn, g_fn)
             before_d, before_g = weights(gan.D), weights(gan.G)
             try:
@@ -1289,15 +1275,8 @@ def train_step(step: Callable[..., Any]) -> None:
                     found="weights outside the box",
                     hint="clip the critic's weights after every critic update when clip is given",
                 )
-            for net_name, net, before in (("D", gan.D, before_d), ("G", gan.G, before_g)):
-                if not moved(net, before):
-                    raise CheckFailed(
-                        _STEP,
-                        expected=f"{net_name}'s weights to change",
-                        found=f"{net_name} unchanged",
-                        hint="an update is: clear the gradients, backward the loss, step",
-                    )
-            _expect_values(result, gan.expected)
+            expect_updated(_STEP, {"D": (gan.D, before_d), "G": (gan.G, before_g)})
+            expect_step_values(result, gan.expected, _STEP, keys=_VALUES, hint=_value_hint)
     passed(
         _STEP,
         "n_critic critic updates, each on its own real slice and new detached fakes (+ the "
@@ -1305,46 +1284,11 @@ def train_step(step: Callable[..., Any]) -> None:
     )
 
 
-def _expect_d_learns(gan: _ToyGAN) -> None:
-    """A step that froze the critic for G's update must unfreeze it before returning."""
-    if not all(p.requires_grad for p in gan.D.parameters()):
-        raise CheckFailed(
-            _STEP,
-            expected="the critic trainable again when the step returns",
-            found="its parameters still frozen (requires_grad False) after the previous call",
-            hint="freezing the critic during G's update is fine, but switch it back on before "
-            "returning",
-        )
+_VALUES = ("d_loss", "g_loss", "real_score", "fake_score")
 
 
-def _expect_values(result: Any, expected: dict[str, float]) -> None:
-    """The step returns the last critic update's loss and mean scores, and G's loss."""
-    what = f"{_STEP} result"
-    keys = ("d_loss", "g_loss", "real_score", "fake_score")
-    if not isinstance(result, dict) or not set(keys) <= set(result):
-        found = "None" if result is None else type(result).__name__
-        if isinstance(result, dict):
-            found = f"a dict with {sorted(result)}"
-        raise CheckFailed(
-            what,
-            expected=f"a dict with {', '.join(keys)}",
-            found=found,
-            hint="keep the `return {...}` of the exercise cell: train.fit records these values",
-        )
-    for key in keys:
-        value = as_number(result[key])
-        if value is None:
-            raise CheckFailed(
-                f"{what}[{key!r}]",
-                expected="one number (a one-element tensor or a float)",
-                found=type(result[key]).__name__,
-                hint="return the detached 0-d tensor (or a float), not a batch of values",
-            )
-        expect_close(
-            value,
-            expected[key],
-            f"{what}[{key!r}]",
-            atol=1e-5,
-            hint="return the values of the last critic update (its loss with the penalty, its "
-            "mean scores) and of G's update",
-        )
+def _value_hint(key: str) -> str:
+    return (
+        "return the values of the last critic update (its loss with the penalty, its mean "
+        "scores) and of G's update"
+    )

@@ -11,7 +11,9 @@ which knows what mistake it means.
 
 Afterwards the checker compares the recorded gradients with those of the reference loss and of
 the usual mistakes (:func:`expect_stepped_with`), reads the numbers the step returned
-(:func:`as_number`) and checks that each network moved (:func:`weights`, :func:`moved`).
+(:func:`as_number`, :func:`expect_step_values`), checks that each network moved
+(:func:`weights`, :func:`expect_updated`) and that a network frozen for the other's update is
+trainable again (:func:`expect_trainable`): the same words in every lesson.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from . import CheckFailed, call
+from . import CheckFailed, call, expect_close
 
 __all__ = [
     "GRAPH_ERRORS",
@@ -33,9 +35,18 @@ __all__ = [
     "loss_grads",
     "same_grads",
     "expect_stepped_with",
+    "gradient_mistake",
+    "STALE_GRADS",
+    "NO_GRADS",
+    "UNKNOWN_GRADS",
     "weights",
     "moved",
     "as_number",
+    "STEP_VALUES",
+    "expect_step_values",
+    "verdict_mistakes",
+    "expect_updated",
+    "expect_trainable",
     "reached_generator_again",
     "expect_step_signature",
 ]
@@ -101,6 +112,56 @@ def expect_stepped_with(
     raise CheckFailed(what, expected=expected, found=found, hint=hint)
 
 
+#: The hint for gradients that an earlier backward left behind (no ``zero_grad`` before backward).
+STALE_GRADS = (
+    "the gradients of an earlier backward were still there: backward adds to them, so clear "
+    "them before each backward"
+)
+#: The hints for an optimizer that stepped without any gradient, for D's and for G's update.
+NO_GRADS = {
+    "d": "the optimizer stepped without gradients: compute the loss, backward, then step",
+    "g": "G's loss carries no gradient to G: the fakes of G's update must not be detached or "
+    "made without gradients",
+}
+UNKNOWN_GRADS = "the gradients match no loss the check knows: compare your loss with the lesson's"
+
+
+def gradient_mistake(
+    stepped: Sequence[Tensor],
+    loss: Tensor,
+    params: Iterable[Tensor],
+    *,
+    stale: Sequence[Tensor] | None = None,
+    no_grads_hint: str = "",
+    wrong_grads: Mapping[str, Sequence[Tensor]] | None = None,
+    mistakes: Mapping[str, Tensor] | None = None,
+    atol: float = 1e-6,
+) -> str | None:
+    """None when an optimizer stepped with the gradients of ``loss``; else the hint that names
+    the mistake, tried in this order: gradients ``stale`` from an earlier backward added on top,
+    no gradient at all, other gradients (``wrong_grads``: hint -> gradients), the gradients of a
+    wrong loss (``mistakes``: hint -> loss, lesson 00's table on gradients), or none known."""
+    params = list(params)
+    expected = loss_grads(loss, params)
+    if same_grads(stepped, expected, atol=atol):
+        return None
+    if (
+        stale is not None
+        and any(g.abs().sum() > 0 for g in stale)
+        and same_grads(stepped, [e + g for e, g in zip(expected, stale, strict=True)], atol=atol)
+    ):
+        return STALE_GRADS
+    if no_grads_hint and all(g.abs().sum() == 0 for g in stepped):
+        return no_grads_hint
+    for hint, grads_of_mistake in (wrong_grads or {}).items():
+        if same_grads(stepped, grads_of_mistake, atol=atol):
+            return hint
+    for hint, wrong in (mistakes or {}).items():
+        if same_grads(stepped, loss_grads(wrong, params), atol=atol):
+            return hint
+    return UNKNOWN_GRADS
+
+
 def weights(net: nn.Module) -> list[Tensor]:
     """A copy of every parameter of ``net``, to see later whether a step moved it."""
     return [p.detach().clone() for p in net.parameters()]
@@ -118,6 +179,101 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
+
+
+#: What a GAN step returns (the step function contract of ``ganlib.train``): its two losses and
+#: D's mean verdicts on the real batch and on the fakes.
+STEP_VALUES = ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+def expect_step_values(
+    result: Any,
+    expected: Mapping[str, float],
+    what: str,
+    *,
+    keys: Sequence[str] = STEP_VALUES,
+    hint: Callable[[str], str],
+    mistakes: Callable[[str], Mapping[str, float]] | None = None,
+) -> None:
+    """The step returned a dict holding each of ``keys`` as one number, equal to ``expected``
+    (what the watched step computed); ``hint(key)`` says what the value is, ``mistakes(key)`` the
+    values that a named mistake would give."""
+    if not isinstance(result, dict) or not set(keys) <= set(result):
+        found = "None" if result is None else type(result).__name__
+        if isinstance(result, dict):
+            found = f"a dict with {sorted(result)}"
+        raise CheckFailed(
+            f"{what} result",
+            expected=f"a dict with {', '.join(keys)}",
+            found=found,
+            hint="keep the `return {...}` of the exercise cell: train.fit records these values",
+        )
+    for key in keys:
+        value = as_number(result[key])
+        if value is None:
+            shape = tuple(result[key].shape) if isinstance(result[key], Tensor) else None
+            raise CheckFailed(
+                f"{what} result[{key!r}]",
+                expected="one number: a 0-d tensor, detached from the graph, or a float",
+                found=type(result[key]).__name__ + (f" of shape {shape}" if shape else ""),
+                hint="return each value as one number: a loss is already one, a verdict or a "
+                "score is the mean over the batch",
+            )
+        expect_close(
+            value,
+            expected[key],
+            f"{what} result[{key!r}]",
+            atol=1e-5,
+            hint=hint(key),
+            mistakes=mistakes(key) if mistakes else None,
+        )
+
+
+def verdict_mistakes(expected: Mapping[str, float]) -> Callable[[str], dict[str, float]]:
+    """The mistakes in a BCE GAN's returned verdicts: the mean logit instead of the mean
+    probability (``expected`` holds ``d_real_logit`` and ``d_fake_logit``), or the two swapped."""
+
+    def mistakes(key: str) -> dict[str, float]:
+        if key not in ("d_real", "d_fake"):
+            return {}
+        other = "d_fake" if key == "d_real" else "d_real"
+        return {
+            "D's verdict is a probability: the mean of the sigmoid of the logits": expected[
+                f"{key}_logit"
+            ],
+            "d_real is D's verdict on the real batch, d_fake on the fakes": expected[other],
+        }
+
+    return mistakes
+
+
+def expect_updated(
+    what: str,
+    before: Mapping[str, tuple[nn.Module, list[Tensor]]],
+    hint: str | Mapping[str, str] = "an update is: clear the gradients, backward the loss, step",
+) -> None:
+    """Every network in ``before`` (name -> (network, its :func:`weights` before the step))
+    changed: one that did not had no optimizer step, or an optimizer step without gradients."""
+    for name, (net, weights_before) in before.items():
+        if not moved(net, weights_before):
+            raise CheckFailed(
+                what,
+                expected=f"{name}'s weights to change",
+                found=f"{name} unchanged",
+                hint=hint if isinstance(hint, str) else hint[name],
+            )
+
+
+def expect_trainable(net: nn.Module, name: str, what: str) -> None:
+    """A step may freeze a network while the other learns, but must leave it trainable."""
+    if not all(p.requires_grad for p in net.parameters()):
+        raise CheckFailed(
+            what,
+            expected=f"{name} trainable again when the step returns",
+            found=f"{name}'s parameters still frozen (requires_grad False) after the step",
+            hint=f"freezing {name} while the other network learns is fine, but switch it back "
+            "on (unfreeze it) before the step returns: its next update must reach its weights",
+        )
 
 
 def reached_generator_again(*, expected: str, hint: str) -> Callable[[CheckFailed], CheckFailed]:
