@@ -223,10 +223,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    scale, rounds = (0.15, 1) if args.quick else (1.0, 5)
+    scale, rounds = (0.15, 1) if args.quick else (1.0, 3)
     steps = {
         k: max(2, int(v * scale))
-        for k, v in {"mlp": 300, "dcgan": 30, "lesson": 200, "l03": 12}.items()
+        for k, v in {"mlp": 250, "dcgan": 30, "lesson": 150, "l03": 12}.items()
     }
     images = fake_mnist()
     native = train.cpu_has_native_bf16()

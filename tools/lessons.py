@@ -120,7 +120,7 @@ LESSONS: tuple[Lesson, ...] = (
         "05_face_generation_project",
         "Face-generation project",
         "celeba",
-        {"STEPS": 1000, "BATCH_SIZE": 16, "IMAGE_SIZE": 32, "N_EVAL": 500, "WIDTH": 32},
+        {"STEPS": 850, "BATCH_SIZE": 16, "IMAGE_SIZE": 32, "N_EVAL": 500, "WIDTH": 32},
         budget_s=90.0,
         figures=("samples.png", "losses.png", "real_vs_fake.png", "neighbours.png"),
         final="real_vs_fake.png",
