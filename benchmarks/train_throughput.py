@@ -20,7 +20,7 @@ learner's own step against the library's, mixed precision against float32, 1 thr
 
 Each comparison alternates its two sides ``--rounds`` times after a warm-up and reports medians.
 
-    python benchmarks/train_throughput.py            # about 4 minutes on 2 idle CPU cores
+    python benchmarks/train_throughput.py            # under 5 minutes on 2 idle CPU cores
     python benchmarks/train_throughput.py --quick    # a smoke run, noisy numbers
 
 The last line is ``RESULT {json}`` with every ratio (``mlp_ratio``, ``dcgan_ratio``,
@@ -226,7 +226,7 @@ def main() -> None:
     scale, rounds = (0.15, 1) if args.quick else (1.0, 3)
     steps = {
         k: max(2, int(v * scale))
-        for k, v in {"mlp": 250, "dcgan": 30, "lesson": 150, "l03": 12}.items()
+        for k, v in {"mlp": 200, "dcgan": 30, "lesson": 120, "l03": 12}.items()
     }
     images = fake_mnist()
     native = train.cpu_has_native_bf16()
