@@ -431,8 +431,10 @@ def test_checks_on_outputs_can_fail(tmp_path):
 
 
 def test_fixture_and_its_exercise_are_valid_python(fixture_notebook, tmp_path):
-    exercises = tmp_path / "notebooks"
-    make_exercises.write_exercises(fixture_notebook.parent, exercises)
+    solutions, exercises = tmp_path / "solutions", tmp_path / "notebooks"
+    solutions.mkdir()
+    shutil.copy(fixture_notebook, solutions)  # write_exercises syncs the links of its solutions
+    make_exercises.write_exercises(solutions, exercises)
     assert_valid_python(fixture_notebook)  # its colab-setup cell has a %pip line magic
     assert_valid_python(exercises / fixture_notebook.name)
 
