@@ -220,11 +220,16 @@ class LatentExplorer:
     # --- drawing ----------------------------------------------------------------------------
     def render(self, z: torch.Tensor | None = None) -> bytes:
         """PNG bytes of the generator's images for ``z`` (default: the sliders' latents)."""
+        columns = self._columns(sliders=z is None)
         if z is None:
             z = self.z
         with eval_mode(self.generator):
             images = _to_images(self._generate(z.view(z.shape[0], *self._latent_shape)))
-        return _png(images.cpu(), self.nrow)
+        return _png(images.cpu(), columns)
+
+    def _columns(self, sliders: bool) -> int:
+        """Images per row of the picture (``sliders``: the picture of the sliders' latents)."""
+        return self.nrow
 
     @property
     def png(self) -> bytes:
@@ -332,13 +337,11 @@ class ConditionalExplorer(LatentExplorer):
             return z[:1].expand(self.num_classes, *z.shape[1:])
         return z
 
-    def render(self, z: torch.Tensor | None = None) -> bytes:
-        if self.label == EVERY_CLASS and z is None:
-            z = self.z
-            with eval_mode(self.generator):
-                images = _to_images(self._generate(z.view(z.shape[0], *self._latent_shape)))
-            return _png(images.cpu(), min(self.num_classes, 10))
-        return super().render(z)
+    def _columns(self, sliders: bool) -> int:
+        """One latent drawn as every class fills a row of up to ten classes."""
+        if sliders and self.label == EVERY_CLASS:
+            return min(self.num_classes, 10)
+        return self.nrow
 
     def _pick(self, change: object = None) -> None:
         self.label = int(self.class_picker.value)
