@@ -695,21 +695,25 @@ def _check_step(step: Any, loaders: tuple, named: Mapping[str, Any]) -> str:
         return name
     if signature is None:
         return name
-    if not all(hasattr(loader, "epoch_batches") for loader in loaders):
-        return name  # another kind of loader: what its batches hold shows at the first call
     batches = [_batch_parts(loader) for loader in loaders]
-    try:
-        signature.bind(*[None] * sum(len(parts) for parts in batches), **named)
-    except TypeError as err:
-        params = ", ".join(signature.parameters)
-        given = ", ".join(part for parts in batches for part in parts)
-        raise StepError(
-            f"{name}({params}) cannot be called as {name}({given}, "
-            f"{', '.join(f'{k}=...' for k in named)}): {err}. A step function takes the real "
-            "batch first (one per loader; images and labels from a loader with labels=True), "
-            "then the models, optimizers and options by the names given to fit()"
-        ) from None
-    return name
+    known = sum(len(parts) for parts in batches)
+    # another kind of loader (a DataLoader) may yield images or (images, labels): either count
+    other = sum(not hasattr(loader, "epoch_batches") for loader in loaders)
+    errors = []
+    for count in range(known, known + other + 1):
+        try:
+            signature.bind(*[None] * count, **named)
+            return name
+        except TypeError as err:
+            errors.append(err)
+    params = ", ".join(signature.parameters)
+    given = ", ".join(part for parts in batches for part in parts)
+    raise StepError(
+        f"{name}({params}) cannot be called as {name}({given}, "
+        f"{', '.join(f'{k}=...' for k in named)}): {errors[0]}. A step function takes the real "
+        "batch first (one per loader; images and labels from a loader with labels=True), "
+        "then the models, optimizers and options by the names given to fit()"
+    )
 
 
 def _batch_parts(loader: Any) -> tuple[str, ...]:

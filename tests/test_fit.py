@@ -322,3 +322,30 @@ def test_a_run_of_the_lessons_own_step_killed_and_resumed_is_exact(tmp_path, les
     nets2, history2 = lesson_run(lesson, out, steps=40)
     assert all(torch.equal(a, b) for a, b in zip(weights(*nets), weights(*nets2), strict=True))
     assert history2.values == history.values
+
+
+def test_a_dataloader_step_may_take_labels_but_a_wrong_signature_is_refused():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    G = torch.nn.Linear(2, 2)
+    opts = {"opt": torch.optim.SGD(G.parameters(), 0.1)}
+    x, y = torch.rand(16, 1, 4, 4) * 2 - 1, torch.arange(16) % 10
+
+    def step(real, G, opt):
+        loss = G(torch.randn(len(real), 2)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    def labelled_step(real, labels, G, opt):
+        return step(real, G, opt)
+
+    def models_first(G, opt, real):
+        raise AssertionError("never called")
+
+    kw = {"models": {"G": G}, "optimizers": opts, "steps": 2, "progress": False}
+    assert train.fit(step, DataLoader(x, 4), **kw).steps == 2
+    assert train.fit(labelled_step, DataLoader(TensorDataset(x, y), 4), **kw).steps == 2
+    with pytest.raises(train.StepError, match="multiple values for argument 'G'"):
+        train.fit(models_first, DataLoader(x, 4), **kw)
