@@ -35,7 +35,7 @@ import nbformat
 import pytest
 
 from tools import make_exercises, run_course
-from tools.lessons import LESSONS, Lesson, run_parameters, unlisted
+from tools.lessons import LESSONS, Lesson, find, run_parameters, unlisted
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
@@ -304,6 +304,10 @@ def test_run_course_runs_lessons_and_reports(fixture_notebook, tmp_path):
     assert metrics["data_source"] == "offline"
     assert Path(metrics["python_prefix"]).resolve() == Path(sys.prefix).resolve()
     assert metrics["tqdm_disable"] == "1"
+    if (os.cpu_count() or 1) >= 2:  # two lessons at a time, each kernel with half the threads
+        assert "2 lessons, 2 at a time" in done.stdout
+        if "OMP_NUM_THREADS" not in os.environ:
+            assert metrics["omp_num_threads"] == str((os.cpu_count() or 1) // 2)
     executed = nbformat.read(runs / ok["notebook"], as_version=4)
     assert_executed_cleanly(executed, ok["notebook"])
     assert not (runs / "01_mlp_gan_mnist" / "metrics.json").exists()
@@ -485,6 +489,28 @@ def test_run_course_fails_a_lesson_that_leaves_no_metrics(fixture_notebook, tmp_
     assert result.notebook and result.metrics == {}
     assert "metrics.json, losses.png" in result.error and "samples.png" not in result.error
     assert "00_fixture" in result.error and "OUT_DIR" in result.error
+
+
+@pytest.mark.notebook
+def test_run_course_one_at_a_time_leaves_threads_alone(fixture_notebook, tmp_path, monkeypatch):
+    """jobs=1 (how a quick budget is checked) runs lessons in order with torch's own threads;
+    jobs=2 sets the kernels' threads and restores the caller's environment afterwards."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    solutions, runs = tmp_path / "solutions", tmp_path / "runs"
+    solutions.mkdir()
+    for stem in ("00_gan_game", "01_mlp_gan_mnist"):
+        shutil.copy(fixture_notebook, solutions / f"{stem}.ipynb")
+    lessons = [find("00"), find("01")]
+    results = run_course.run_course(lessons, solutions, runs, jobs=1)
+    assert [r.lesson for r in results] == ["00_gan_game", "01_mlp_gan_mnist"]
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert (
+        json.loads((runs / "01_mlp_gan_mnist" / "metrics.json").read_text())["omp_num_threads"]
+        is None
+    )
+    results = run_course.run_course(lessons, solutions, runs, jobs=2)
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert "OMP_NUM_THREADS" not in os.environ
 
 
 def test_run_course_set_overrides_a_parameter(fixture_notebook, tmp_path, capsys):
