@@ -699,18 +699,18 @@ def _check_step(step: Any, loaders: tuple, named: Mapping[str, Any]) -> str:
     known = sum(len(parts) for parts in batches)
     # another kind of loader (a DataLoader) may yield images or (images, labels): either count
     other = sum(not hasattr(loader, "epoch_batches") for loader in loaders)
-    errors = []
+    first_error = None
     for count in range(known, known + other + 1):
         try:
             signature.bind(*[None] * count, **named)
             return name
         except TypeError as err:
-            errors.append(err)
+            first_error = first_error or err  # the error for the batch parts that are known
     params = ", ".join(signature.parameters)
     given = ", ".join(part for parts in batches for part in parts)
     raise StepError(
         f"{name}({params}) cannot be called as {name}({given}, "
-        f"{', '.join(f'{k}=...' for k in named)}): {errors[0]}. A step function takes the real "
+        f"{', '.join(f'{k}=...' for k in named)}): {first_error}. A step function takes the real "
         "batch first (one per loader; images and labels from a loader with labels=True), "
         "then the models, optimizers and options by the names given to fit()"
     )
