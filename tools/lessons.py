@@ -94,12 +94,13 @@ LESSONS: tuple[Lesson, ...] = (
         "03_dcgan_svhn",
         "DCGAN on SVHN",
         "svhn",
-        # half the width, small batches, lr 2e-3: strokes of digits after 1,200 steps
+        # half the width, batches of 32, lr 1e-3 (five times the full run's): digits, many of
+        # them readable, after 1,800 steps (about 10 passes over the stand-in)
         {
-            "EPOCHS": 5,
-            "STEPS": 1200,
-            "BATCH_SIZE": 16,
-            "LR": 2e-3,
+            "EPOCHS": 10,
+            "STEPS": 1800,
+            "BATCH_SIZE": 32,
+            "LR": 1e-3,
             "WIDTH": 16,
             "EXPERIMENT_STEPS": 50,
             "N_EVAL": 200,
