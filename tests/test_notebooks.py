@@ -511,6 +511,24 @@ def test_run_course_one_at_a_time_leaves_threads_alone(fixture_notebook, tmp_pat
     assert "OMP_NUM_THREADS" not in os.environ
 
 
+def _process_dies(*args, **kwargs):  # at module level: the pool's worker finds it by name
+    os._exit(3)
+
+
+def test_run_course_reports_lessons_whose_process_died(tmp_path, monkeypatch, capsys):
+    """A lesson process that dies (killed, out of memory) fails the unfinished lessons with an
+    error saying what to do, instead of stopping the course with BrokenProcessPool."""
+    monkeypatch.setattr(run_course, "run_lesson", _process_dies)
+    lessons = [find("00"), find("01")]
+    results = run_course.run_course(lessons, tmp_path / "solutions", tmp_path / "runs", jobs=2)
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert "died" in results[0].error
+    assert "python tools/run_course.py --jobs 1 --only 00" in results[0].error
+    out = capsys.readouterr().out
+    assert "  00_gan_game: failed in 0.0 s: a process running the lessons died" in out
+    assert json.loads((tmp_path / "runs" / "summary.json").read_text())[0]["status"] == "failed"
+
+
 def test_run_course_set_overrides_a_parameter(fixture_notebook, tmp_path, capsys):
     """--set NAME=VALUE (a Python literal) goes on top of the quick parameters."""
     assert run_course._assignment("STEPS=7") == ("STEPS", 7)

@@ -155,7 +155,7 @@ def run_lesson(
     """Run one lesson into ``runs_dir/<stem>/`` (emptied first, so no stale figures or resume).
 
     ``overrides``: parameter values on top of the quick (or full) ones, e.g. to try new ones."""
-    print(f"running {lesson.stem} ...", flush=True)
+    _say(f"running {lesson.stem} ...")
     out_dir = (runs_dir / lesson.stem).resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -168,7 +168,7 @@ def run_lesson(
             OUT_DIR=str(out_dir), DATA_SOURCE=source, DEVICE=device,
         )  # fmt: skip
         if dropped:
-            print(
+            _say(
                 f"  note: {notebook.name} has no parameter(s) {', '.join(dropped)}; "
                 "update tools/lessons.py or the notebook's parameters cell"
             )
@@ -333,16 +333,38 @@ def default_jobs() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
+def _say(line: str) -> None:
+    """Print a line in one write: two lessons' processes share the terminal (and with
+    PYTHONUNBUFFERED, print writes the text and its newline separately)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _report(lesson: Lesson, result: Result, *, quick: bool, jobs: int) -> None:
-    print(
+    _say(
         f"  {lesson.stem}: {result.status} in {result.seconds:.1f} s"
-        + (f": {result.error}" if result.error else ""),
-        flush=True,
+        + (f": {result.error}" if result.error else "")
     )
     if result.status == "ok" and quick and jobs == 1 and result.seconds > lesson.budget_s:
-        print(
+        _say(
             f"  note: over its {lesson.budget_s:.0f} s quick budget: lower its quick "
             "parameters in tools/lessons.py"
+        )
+
+
+def _outcome(future: concurrent.futures.Future, lesson: Lesson) -> Result:
+    """The lesson's result, or a failed one if a process of the pool died (killed, out of
+    memory): the pool then stops, and every lesson not yet finished is reported so."""
+    try:
+        return future.result()
+    except concurrent.futures.process.BrokenProcessPool:
+        return Result(
+            lesson.stem,
+            lesson.title,
+            "failed",
+            0.0,
+            error="a process running the lessons died (killed, or out of memory?) before this "
+            f"one finished; run it alone: python tools/run_course.py --jobs 1 --only {lesson.number}",
         )
 
 
@@ -373,10 +395,9 @@ def run_course(
             stack.enter_context(
                 _environ(keep=True, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
             )
-            print(
+            _say(
                 f"{len(lessons)} lessons, {jobs} at a time, "
-                f"{os.environ['OMP_NUM_THREADS']} thread(s) each",
-                flush=True,
+                f"{os.environ['OMP_NUM_THREADS']} thread(s) each"
             )
             pool = stack.enter_context(concurrent.futures.ProcessPoolExecutor(max_workers=jobs))
             longest_first = sorted(lessons, key=lambda lesson: -lesson.budget_s)  # stable sort
@@ -384,7 +405,10 @@ def run_course(
                 pool.submit(run, lesson, notebooks_dir / lesson.filename): lesson
                 for lesson in longest_first
             }
-            finished = ((futures[f], f.result()) for f in concurrent.futures.as_completed(futures))
+            finished = (
+                (futures[f], _outcome(f, futures[f]))
+                for f in concurrent.futures.as_completed(futures)
+            )
         for lesson, result in finished:
             _report(lesson, result, quick=quick, jobs=jobs)
             done[lesson.stem] = result
