@@ -96,7 +96,10 @@ def differences(before: Any, now: Any, path: tuple[str, ...] = ()) -> list[str]:
             return found
     if _is_code(before) and _is_code(now) and before != now:
         if before["function"] == now["function"]:
-            return [f"{_name(path)}: the source code of {before['function']} changed"]
+            return [
+                f"{_name(path)}: {before['function']} changed: its source code, or a function or "
+                "constant it uses from its module"
+            ]
         return [f"{_name(path)}: {before['function']} -> {now['function']}"]
     if isinstance(before, dict) and isinstance(now, dict):
         found = []

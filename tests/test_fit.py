@@ -219,6 +219,28 @@ def test_resuming_with_other_settings_says_what_changed(tmp_path, changed, fragm
     assert "pass resume=False" in message
 
 
+TARGET = 1.0  # D's target for real images in target_step: a module constant a learner may edit
+
+
+def target_step(real_images, D, G, d_optimizer, g_optimizer, z_dim):
+    z = torch.randn(len(real_images), z_dim)
+    real_logits = D(real_images)
+    d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, TARGET))
+    d_loss = d_loss + fake_loss(D(G(z).detach()))
+    d_optimizer.zero_grad()
+    d_loss.backward()
+    d_optimizer.step()
+    return {"d_loss": d_loss}
+
+
+def test_editing_a_constant_the_step_uses_is_a_changed_run(tmp_path, monkeypatch):
+    run(target_step, out_dir=tmp_path, steps=2)
+    run(target_step, out_dir=tmp_path, steps=3, resume=True)  # unchanged: resumes
+    monkeypatch.setattr(sys.modules[__name__], "TARGET", 0.9)
+    with pytest.raises(train.RunChanged, match="target_step changed: its source code, or a fun"):
+        run(target_step, out_dir=tmp_path, steps=4, resume=True)
+
+
 def test_editing_the_step_or_a_loss_it_calls_is_a_changed_run(tmp_path):
     run(out_dir=tmp_path, steps=2)
 
@@ -230,7 +252,9 @@ def test_editing_the_step_or_a_loss_it_calls_is_a_changed_run(tmp_path):
         d_optimizer.step()
         return {"d_loss": d_loss}
 
-    with pytest.raises(train.RunChanged, match="step function: the source code of train_step"):
+    with pytest.raises(
+        train.RunChanged, match="step function: train_step changed: its source code"
+    ):
         run(train_step, out_dir=tmp_path, steps=4, resume=True)
 
     # the same step, but a loss function it calls was edited
@@ -238,7 +262,9 @@ def test_editing_the_step_or_a_loss_it_calls_is_a_changed_run(tmp_path):
     original = real_loss
     try:
         real_loss = real_loss_unsmoothed
-        with pytest.raises(train.RunChanged, match="source code of train_step changed"):
+        with pytest.raises(
+            train.RunChanged, match="train_step changed: its source code, or a function"
+        ):
             run(out_dir=tmp_path, steps=4, resume=True)
     finally:
         real_loss = original
