@@ -95,21 +95,17 @@ def expect_stepped_with(
 ) -> None:
     """Check that an optimizer stepped with the gradients of ``loss`` for ``params``.
 
-    ``stepped`` are the gradients :class:`StepWatch` recorded at the step. As in lesson 00's table,
-    ``mistakes`` maps the hint for each usual mistake to the loss that mistake backpropagates: the
-    first whose gradients match names it. ``no_grads_hint`` is for a step with no gradient at all.
+    ``stepped`` are the gradients :class:`StepWatch` recorded at the step. On a mismatch the
+    message names the mistake that :func:`gradient_mistake` finds (``mistakes``: the hint for
+    each usual mistake -> the loss it backpropagates, as in lesson 00's table; ``no_grads_hint``
+    for a step with no gradient at all), else gives ``hint``.
     """
-    params = list(params)
-    if same_grads(stepped, loss_grads(loss, params), atol=atol, rtol=rtol):
-        return
-    for mistake_hint, wrong_loss in (mistakes or {}).items():
-        if same_grads(stepped, loss_grads(wrong_loss, params), atol=atol, rtol=rtol):
-            hint = mistake_hint
-            break
-    else:
-        if no_grads_hint and all(g.abs().sum() == 0 for g in stepped):
-            hint = no_grads_hint
-    raise CheckFailed(what, expected=expected, found=found, hint=hint)
+    mistake = gradient_mistake(
+        stepped, loss, params, no_grads_hint=no_grads_hint, mistakes=mistakes, atol=atol, rtol=rtol
+    )
+    if mistake is not None:
+        hint = hint if mistake == UNKNOWN_GRADS else mistake
+        raise CheckFailed(what, expected=expected, found=found, hint=hint)
 
 
 #: The hint for gradients that an earlier backward left behind (no ``zero_grad`` before backward).
@@ -136,29 +132,35 @@ def gradient_mistake(
     wrong_grads: Mapping[str, Sequence[Tensor]] | None = None,
     mistakes: Mapping[str, Tensor] | None = None,
     atol: float = 1e-6,
+    rtol: float = 1e-4,
 ) -> str | None:
     """None when an optimizer stepped with the gradients of ``loss``; else the hint that names
     the mistake, tried in this order: gradients ``stale`` from an earlier backward added on top,
-    no gradient at all, other gradients (``wrong_grads``: hint -> gradients), the gradients of a
-    wrong loss (``mistakes``: hint -> loss, lesson 00's table on gradients), or none known."""
+    other gradients (``wrong_grads``: hint -> gradients), the gradients of a wrong loss
+    (``mistakes``: hint -> loss, lesson 00's table on gradients), no gradient at all
+    (``no_grads_hint``), or none known (:data:`UNKNOWN_GRADS`)."""
     params = list(params)
     expected = loss_grads(loss, params)
-    if same_grads(stepped, expected, atol=atol):
+
+    def matches(grads: Sequence[Tensor]) -> bool:
+        return same_grads(stepped, grads, atol=atol, rtol=rtol)
+
+    if matches(expected):
         return None
     if (
         stale is not None
         and any(g.abs().sum() > 0 for g in stale)
-        and same_grads(stepped, [e + g for e, g in zip(expected, stale, strict=True)], atol=atol)
+        and matches([e + g for e, g in zip(expected, stale, strict=True)])
     ):
         return STALE_GRADS
-    if no_grads_hint and all(g.abs().sum() == 0 for g in stepped):
-        return no_grads_hint
     for hint, grads_of_mistake in (wrong_grads or {}).items():
-        if same_grads(stepped, grads_of_mistake, atol=atol):
+        if matches(grads_of_mistake):
             return hint
     for hint, wrong in (mistakes or {}).items():
-        if same_grads(stepped, loss_grads(wrong, params), atol=atol):
+        if matches(loss_grads(wrong, params)):
             return hint
+    if no_grads_hint and all(g.abs().sum() == 0 for g in stepped):
+        return no_grads_hint
     return UNKNOWN_GRADS
 
 
