@@ -4,10 +4,10 @@
 (tools/run_course.py). This runs the same lessons (quick parameters, offline data) with
 ``jobs=1`` and then ``jobs=2``, each into a fresh folder, and prints both wall times, their ratio
 and each lesson's key numbers, so a reader can see how little sharing the cores changes what a
-lesson shows (one thread rounds differently from two: measured, lesson 03's FID 3.3 instead of
-4.7, lesson 07's accuracies 75% and 34% instead of 74% and 32%). A VM's speed drifts by up to 25%
+lesson shows (one thread rounds differently from two: measured, lesson 03's FID 2.4 instead of
+2.3, lesson 07's accuracies 75% and 34% instead of 74% and 32%). A VM's speed drifts by up to 25%
 over minutes, and the machines differ (AVX2 or AVX-512): compare the two sides of one run, not
-runs of different days. Measured on 2 cores with AVX-512: 208 s against 139 s (1.50x); with AVX2
+runs of different days. Measured on 2 cores with AVX-512: 231 s against 157 s (1.47x); with AVX2
 only, 466 s against 323 s (1.44x). Run it on an otherwise idle machine:
 
     python benchmarks/course_jobs.py                 # all lessons: 6-13 minutes on 2 cores
