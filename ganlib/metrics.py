@@ -44,6 +44,7 @@ __all__ = [
     "kid_from_features",
     "Coverage",
     "class_coverage",
+    "proxy_note",
     "ring_centers",
     "ring_of_gaussians",
     "ring_modes",
@@ -225,6 +226,22 @@ class Coverage:
             f"{self.classes_covered}/{self.num_classes} classes covered "
             f"({self.coverage:.0%}), {self.confident:.0%} of images classified confidently"
         )
+
+
+#: The feature networks trained on an offline stand-in, and the real data they stand in for.
+TRAINED_ON_STAND_IN = {"svhn": "SVHN photos"}
+
+
+def proxy_note(network: str, dataset: object) -> str | None:
+    """A note to print when ``network`` (features or classifier) learned from the offline
+    stand-in but ``dataset`` is the real data: then FID and class readings are a rough proxy."""
+    if network not in TRAINED_ON_STAND_IN or getattr(dataset, "source", None) == "stand-in":
+        return None
+    return (
+        f"note: the {network} features and classifier were trained on the offline stand-in, not on "
+        f"{TRAINED_ON_STAND_IN[network]}: on this data their numbers are a rough proxy (compare "
+        "your own runs)"
+    )
 
 
 def class_coverage(

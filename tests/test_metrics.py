@@ -1,5 +1,7 @@
 """ganlib.metrics and ganlib.features: FID/KID against a reference, coverage, ring modes, nets."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -326,3 +328,11 @@ def test_nearest_neighbours_takes_uint8_and_refuses_mismatched_sizes():
         metrics.nearest_neighbours(_blobs(2, 1, size=8), _blobs(4, 2))
     with pytest.raises(ValueError, match="no candidate"):
         metrics.nearest_neighbours(_blobs(2, 1), _blobs(0, 2))
+
+
+def test_proxy_note_only_for_real_data_read_by_a_stand_in_network():
+    assert metrics.proxy_note("svhn", SimpleNamespace(source="stand-in")) is None
+    assert metrics.proxy_note("mnist", SimpleNamespace(source="download")) is None
+    note = metrics.proxy_note("svhn", SimpleNamespace(source="cache"))
+    assert note is not None and "trained on the offline stand-in, not on SVHN photos" in note
+    assert "rough proxy" in note
